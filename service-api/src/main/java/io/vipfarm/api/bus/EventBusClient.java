@@ -1,0 +1,75 @@
+package io.vipfarm.api.bus;
+
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.Addresses;
+import io.vipfarm.api.ErrorType;
+import io.vipfarm.api.VipfarmException;
+import java.util.List;
+import java.util.function.Supplier;
+
+/**
+ * Request/reply to one vipfarm service: the operation goes in the {@code action} header, the
+ * argument as a JSON body; failures come back as {@link VipfarmException} with their type intact.
+ */
+public final class EventBusClient {
+  public static final long DEFAULT_TIMEOUT_MS = 10_000;
+
+  private final Vertx vertx;
+  private final Supplier<Future<String>> address;
+  private final long timeoutMs;
+
+  /** @param address resolves the service's address (usually through Service Discovery) */
+  public EventBusClient(Vertx vertx, Supplier<Future<String>> address, long timeoutMs) {
+    this.vertx = vertx;
+    this.address = address;
+    this.timeoutMs = timeoutMs;
+  }
+
+  public static EventBusClient fixed(Vertx vertx, String address) {
+    return new EventBusClient(vertx, () -> Future.succeededFuture(address), DEFAULT_TIMEOUT_MS);
+  }
+
+  /** Sends {@code body} (a record, a JsonObject or null) and reads the reply as {@code type}. */
+  public <T> Future<T> call(String action, Object body, Class<T> type) {
+    return send(action, body).map(reply -> reply == null ? null : Json.fromJson((JsonObject) reply, type));
+  }
+
+  public <T> Future<List<T>> callList(String action, Object body, Class<T> type) {
+    return send(action, body).map(reply -> Json.listFromJson((JsonArray) reply, type));
+  }
+
+  public Future<Void> callVoid(String action, Object body) {
+    return send(action, body).mapEmpty();
+  }
+
+  private Future<Object> send(String action, Object body) {
+    DeliveryOptions options =
+        new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action).setSendTimeout(timeoutMs);
+    Object payload = Json.encode(body);
+    return address.get()
+        .compose(addr -> vertx.eventBus().request(addr, payload, options))
+        .<Object>map(msg -> msg.body())
+        .recover(err -> Future.failedFuture(toVipfarm(err)));
+  }
+
+  /** Turns an event-bus failure back into the service's own error. */
+  static Throwable toVipfarm(Throwable err) {
+    if (err instanceof VipfarmException) {
+      return err;
+    }
+    if (err instanceof ReplyException re) {
+      if (re.failureType() == ReplyFailure.RECIPIENT_FAILURE) {
+        ErrorEnvelope envelope = ErrorEnvelope.parse(re.getMessage());
+        return new VipfarmException(ErrorType.ofCode(re.failureCode()), envelope.detail(), envelope.field());
+      }
+      return VipfarmException.unavailable("service did not answer: " + re.failureType().name().toLowerCase());
+    }
+    return err;
+  }
+}

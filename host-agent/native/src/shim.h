@@ -1,0 +1,169 @@
+/*
+ * vipfarm preload shim: internal declarations shared by the source files.
+ *
+ * Layout (one concern per file):
+ *   init.c           symbol loading (pthread_once + dlsym(RTLD_NEXT)), constructor, environment
+ *   reload.c         the published rules table (double buffer + sequence), periodic re-read
+ *   rules.c          parsing of the rules file (docs/rules-format.md) into struct vf_rules; pure
+ *   addr.c           address classification and the rewrite decision (design.md section 3); pure
+ *   program.c        the program's names (exe and argv[0] base names), glob matching
+ *   log.c            stderr logging with once-only warnings
+ *   hooks_common.c   the path every hook shares: classify, decide, check the socket, pre-bind
+ *   hooks_bind.c, hooks_connect.c, hooks_send.c   the exported wrappers
+ *
+ * rules.c, addr.c, program.c and log.c do not depend on the preload machinery and are linked into
+ * the unit tests directly.
+ */
+#ifndef VIPFARM_SHIM_H
+#define VIPFARM_SHIM_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define VF_EXPORT __attribute__((visibility("default")))
+
+/* ---- rules (rules.c) ------------------------------------------------------------------------ */
+
+#define VF_MAX_EXCLUDED_PORTS 64
+#define VF_MAX_HOST_ADDRESSES 32
+#define VF_MAX_RULES_BYTES (64 * 1024)
+#define VF_MAX_NAME 256
+
+/* The program's names, against which the rules' globs are matched (fnmatch, no flags). */
+struct vf_program {
+  char exe[VF_MAX_NAME];   /* base name of /proc/self/exe, "" when unknown */
+  char argv0[VF_MAX_NAME]; /* base name of argv[0], "" when unknown */
+};
+
+/*
+ * The rules of one session, already resolved for this process: the file's globs were matched
+ * against the program's names while parsing, so the hot path only compares addresses.
+ * Fixed size, no pointers: it can be copied and published as a whole.
+ */
+struct vf_rules {
+  bool active;            /* false: pass everything through (no, unreadable or invalid file) */
+  bool has_loopback;      /* L applies to this program */
+  bool has_vip;           /* V applies to this program */
+  bool prefer_loopback;   /* 127.0.0.1 maps to L even though V applies */
+  struct in_addr loopback; /* L */
+  struct in_addr vip;      /* V */
+  uint16_t excluded_ports[VF_MAX_EXCLUDED_PORTS]; /* host byte order */
+  unsigned n_excluded_ports;
+  struct in6_addr host_addresses[VF_MAX_HOST_ADDRESSES]; /* IPv4 ones stored v4-mapped */
+  unsigned n_host_addresses;
+};
+
+enum vf_parse_status { VF_PARSE_OK = 0, VF_PARSE_INVALID = 1 };
+
+/*
+ * Parses the text of a rules file (not NUL-terminated, len bytes) for the program `prog` in
+ * session `session` (may be NULL: not checked). On success fills *out (active = true). On failure
+ * *out is left inactive and `error` (size error_len) says why, with the line number.
+ */
+enum vf_parse_status vf_rules_parse(const char *text, size_t len, const char *session,
+                                    const struct vf_program *prog, struct vf_rules *out,
+                                    char *error, size_t error_len);
+
+bool vf_rules_port_excluded(const struct vf_rules *r, uint16_t port);
+
+/* ---- addresses and the rewrite decision (addr.c) -------------------------------------------- */
+
+/* What the program does with the address. */
+enum vf_call {
+  VF_CALL_BIND,    /* bind */
+  VF_CALL_CONNECT, /* connect, sendto(MSG_FASTOPEN) on a stream socket */
+  VF_CALL_SEND,    /* sendto / sendmsg with a destination on a datagram socket */
+};
+
+enum vf_action {
+  VF_PASS,        /* call the real function with the original arguments */
+  VF_REPLACE,     /* call it with `addr` instead (same family, same port, same length) */
+  VF_BIND_SOURCE, /* if the socket is unbound, first bind it to `source`; then the original call */
+};
+
+struct vf_decision {
+  enum vf_action action;
+  struct sockaddr_storage addr; /* VF_REPLACE: the rewritten address */
+  socklen_t addr_len;
+  struct in_addr source;        /* VF_BIND_SOURCE: V, to bind as V or ::ffff:V with port 0 */
+  const char *why;              /* a short rule name, for debug logging */
+};
+
+/* Address classes of design.md section 3, after normalising v4-mapped IPv6 to IPv4. */
+enum vf_addr_class {
+  VF_ADDR_OTHER_FAMILY, /* not AF_INET/AF_INET6, NULL or too short: never ours */
+  VF_ADDR_WILDCARD,     /* 0.0.0.0, ::, ::ffff:0.0.0.0 */
+  VF_ADDR_LOCALHOST,    /* 127.0.0.1, ::ffff:127.0.0.1 */
+  VF_ADDR_V6_LOOPBACK,  /* ::1 (no per-session IPv6 loopback in rules version 1: passes) */
+  VF_ADDR_V4,           /* any other IPv4 (or v4-mapped) address */
+  VF_ADDR_V6,           /* any other native IPv6 address */
+};
+
+/* The parts of a socket address the decision needs. */
+struct vf_sockaddr {
+  enum vf_addr_class cls;
+  int family;            /* AF_INET / AF_INET6 (of the sockaddr, not of the socket) */
+  uint16_t port;         /* host byte order */
+  struct in_addr v4;     /* valid for IPv4 and v4-mapped addresses */
+  struct in6_addr v6;    /* the IPv6 address as given (v4-mapped for AF_INET: ::ffff:a.b.c.d) */
+};
+
+void vf_sockaddr_classify(const struct sockaddr *addr, socklen_t len, struct vf_sockaddr *out);
+
+/*
+ * The rewrite decision, a pure function of the rules and the call: design.md section 3 / the
+ * table of docs/rules-format.md. `v6only` is only consulted for binds of wildcard or host
+ * addresses on AF_INET6 (whether ::ffff:V is possible). Never changes the port.
+ */
+void vf_decide(const struct vf_rules *r, enum vf_call call, const struct sockaddr *addr,
+               socklen_t len, bool v6only, struct vf_decision *out);
+
+/* Writes the address text of `addr` ("127.0.0.8:80", "[::ffff:127.0.0.8]:80") into buf. */
+void vf_sockaddr_format(const struct sockaddr *addr, socklen_t len, char *buf, size_t buf_len);
+
+/* ---- program names (program.c) -------------------------------------------------------------- */
+
+/* Fills prog from /proc/self/exe and program_invocation_name. */
+void vf_program_detect(struct vf_program *prog);
+/* Base name of a path ("" for NULL), as a pointer into path. */
+const char *vf_basename(const char *path);
+/* true if glob matches the exe or the argv[0] base name. */
+bool vf_program_matches(const struct vf_program *prog, const char *glob);
+
+/* ---- logging (log.c) ------------------------------------------------------------------------ */
+
+enum vf_log_level { VF_LOG_OFF = 0, VF_LOG_ERROR, VF_LOG_WARN, VF_LOG_INFO, VF_LOG_DEBUG };
+
+/* Warnings printed at most once per process, whatever happens after. */
+enum vf_once {
+  VF_ONCE_NO_RUN_DIR,
+  VF_ONCE_BAD_SESSION,
+  VF_ONCE_RULES_MISSING,
+  VF_ONCE_RULES_UNREADABLE,
+  VF_ONCE_RULES_INVALID,
+  VF_ONCE_SYMBOL_MISSING,
+  VF_ONCE_PREBIND_FAILED,
+  VF_ONCE_COUNT
+};
+
+/* Reads VIPFARM_SHIM_LOG: off|error|warn|info|debug or 0..4; default warn. */
+void vf_log_init(const char *env_value);
+bool vf_log_enabled(enum vf_log_level level);
+void vf_log(enum vf_log_level level, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Logs at WARN the first time `which` is reported in this process; later calls do nothing. */
+void vf_log_once(enum vf_once which, const char *func, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define VF_ERROR(...) vf_log(VF_LOG_ERROR, __func__, __VA_ARGS__)
+#define VF_WARN(...) vf_log(VF_LOG_WARN, __func__, __VA_ARGS__)
+#define VF_INFO(...) vf_log(VF_LOG_INFO, __func__, __VA_ARGS__)
+#define VF_DEBUG(...) \
+  do { \
+    if (vf_log_enabled(VF_LOG_DEBUG)) vf_log(VF_LOG_DEBUG, __func__, __VA_ARGS__); \
+  } while (0)
+
+#endif

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Integration tests of libvipfarm.so with real processes and real sockets under LD_PRELOAD.
+#
+#   tests/integration.sh BUILD_DIR
+#
+# Only 127.0.0.0/8 and ::ffff:127.x addresses are used; every port is ephemeral (the first server
+# of a pair binds port 0, the second reuses the port the first got). Readiness comes through a
+# FIFO: a server prints "ready ADDR" once it listens, and every read has a timeout. Processes
+# started here are stopped by PID at exit. Prints "N passed, N failed" last; exit 1 on failure.
+set -u
+
+BUILD=$(cd "${1:?usage: integration.sh BUILD_DIR}" && pwd)
+LIB=$BUILD/libvipfarm.so
+PROBE=$BUILD/vf-probe
+NOVIP=$BUILD/vf-probe-novip
+RUN=$(mktemp -d "${TMPDIR:-/tmp}/vipfarm-shim-test.XXXXXX")
+mkdir -p "$RUN/sessions"
+
+passed=0
+failed=0
+declare -a server_pids=()
+declare -A server_fd=()
+
+cleanup() {
+  local pid
+  for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null; done
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+ok() { passed=$((passed + 1)); echo "ok   $1"; }
+not_ok() { failed=$((failed + 1)); echo "FAIL $1"; shift; printf '     %s\n' "$@"; }
+
+# expect NAME ACTUAL PATTERN: ACTUAL must match the shell pattern PATTERN.
+expect() {
+  # shellcheck disable=SC2053
+  if [[ $2 == $3 ]]; then ok "$1"; else not_ok "$1" "got:      '$2'" "expected: '$3'"; fi
+}
+
+# write_rules SESSION LINES...: atomically, as the agent does (temporary file + rename).
+write_rules() {
+  local session=$1
+  shift
+  printf '%s\n' "$@" > "$RUN/sessions/.$session.tmp"
+  mv "$RUN/sessions/.$session.tmp" "$RUN/sessions/$session.rules"
+}
+
+# in_session SESSION CMD...: runs CMD under the shim in SESSION.
+in_session() {
+  local session=$1
+  shift
+  VIPFARM_SESSION=$session VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$@"
+}
+
+# start_server NAME SESSION PROGRAM ARGS...: starts "PROGRAM serve ARGS" in SESSION; sets $ready
+# to the address it reports. Its later output lines are read with next_line NAME.
+start_server() {
+  local name=$1 session=$2 program=$3
+  shift 3
+  mkfifo "$RUN/$name.fifo"
+  VIPFARM_SESSION=$session VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB \
+    "$program" serve "$@" > "$RUN/$name.fifo" 2> "$RUN/$name.err" &
+  server_pids+=($!)
+  local fd
+  exec {fd}< "$RUN/$name.fifo"
+  server_fd[$name]=$fd
+  ready=""
+  local line=""
+  read -r -t 10 -u "$fd" line
+  ready=${line#ready }
+  [[ $line == ready* ]] || ready="(server $name failed: '$line' $(cat "$RUN/$name.err"))"
+}
+
+next_line() {
+  local line=""
+  read -r -t 10 -u "${server_fd[$1]}" line
+  echo "$line"
+}
+
+port_of() { echo "${1##*:}"; }
+
+# ---- the sessions ---------------------------------------------------------------------------
+# Session 7: L = 127.0.0.8, V = 127.100.0.7 for every program; vf-probe prefers loopback.
+write_rules 7 "vipfarm-rules 1" "session 7" "loopback4 127.0.0.8" "loopback-programs *" \
+  "vip4 127.100.0.7" "vip-programs *" "prefer-loopback vf-probe"
+# Session 8: L = 127.0.0.9, V = 127.100.0.8 only for vf-probe (vf-probe-novip has no VIP).
+write_rules 8 "vipfarm-rules 1" "session 8" "loopback4 127.0.0.9" "vip4 127.100.0.8" \
+  "vip-programs vf-probe"
+
+echo "# bind 0.0.0.0 (TCP): each session lands on its VIP, on the same port"
+start_server s7-vip 7 "$PROBE" tcp 4 0.0.0.0 0 s7-vip
+expect "session 7 bind 0.0.0.0:0 -> V" "$ready" "127.100.0.7:*"
+P=$(port_of "$ready")
+start_server s8-vip 8 "$PROBE" tcp 4 0.0.0.0 "$P" s8-vip
+expect "session 8 bind 0.0.0.0:$P -> V (same port as session 7)" "$ready" "127.100.0.8:$P"
+
+echo "# bind 127.0.0.1 (TCP): each session lands on its loopback"
+start_server s7-lo 7 "$PROBE" tcp 4 127.0.0.1 0 s7-lo
+expect "session 7 (prefers loopback) bind 127.0.0.1 -> L" "$ready" "127.0.0.8:*"
+P2=$(port_of "$ready")
+start_server s8-lo 8 "$NOVIP" tcp 4 127.0.0.1 "$P2" s8-lo
+expect "session 8 (no VIP) bind 127.0.0.1:$P2 -> L" "$ready" "127.0.0.9:$P2"
+expect "session 8 (L and V, no prefer-loopback) bind 127.0.0.1 -> V" \
+  "$(in_session 8 "$PROBE" bind tcp 4 127.0.0.1 0)" "bound 127.100.0.8:*"
+
+echo "# connect 127.0.0.1: each session reaches its own server"
+out=$(in_session 7 "$PROBE" connect tcp 4 127.0.0.1 "$P2")
+expect "session 7 connect 127.0.0.1:$P2 reaches session 7's server" "${out##*reply }" "s7-lo"
+next_line s7-lo > /dev/null
+out=$(in_session 8 "$NOVIP" connect tcp 4 127.0.0.1 "$P2")
+expect "session 8 connect 127.0.0.1:$P2 reaches session 8's server" "${out##*reply }" "s8-lo"
+next_line s8-lo > /dev/null
+out=$(in_session 7 "$PROBE" connect tcp 6 ::ffff:127.0.0.1 "$P2")
+expect "session 7 connect [::ffff:127.0.0.1]:$P2 (IPv6 socket) reaches session 7's server" \
+  "${out##*reply }" "s7-lo"
+next_line s7-lo > /dev/null
+out=$(in_session 7 "$PROBE" connect tfo 4 127.0.0.1 "$P2")
+if [[ $out == *"error sendto(MSG_FASTOPEN): Operation not supported"* ]]; then
+  echo "skip sendto(MSG_FASTOPEN): not supported by this kernel"
+else
+  expect "session 7 sendto(MSG_FASTOPEN) 127.0.0.1:$P2 reaches session 7's server" \
+    "${out##*reply }" "s7-lo"
+  next_line s7-lo > /dev/null
+fi
+out=$(VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$PROBE" connect tcp 4 127.0.0.1 "$P2")
+expect "without a session, 127.0.0.1:$P2 has no server" "$out" "error connect: Connection refused"
+
+echo "# UDP on 127.0.0.1: sendto / sendmsg / sendmmsg reach the session's own server"
+start_server s7-udp 7 "$PROBE" udp 4 127.0.0.1 0 s7-udp
+expect "session 7 UDP bind 127.0.0.1 -> L" "$ready" "127.0.0.8:*"
+P3=$(port_of "$ready")
+start_server s8-udp 8 "$NOVIP" udp 4 127.0.0.1 "$P3" s8-udp
+expect "session 8 UDP bind 127.0.0.1:$P3 -> L" "$ready" "127.0.0.9:$P3"
+for method in udp udpmsg udpmmsg; do
+  out=$(in_session 7 "$PROBE" connect "$method" 4 127.0.0.1 "$P3")
+  expect "session 7 $method to 127.0.0.1:$P3 reaches session 7's server" "${out##*reply }" "s7-udp"
+  next_line s7-udp > /dev/null
+done
+out=$(in_session 8 "$NOVIP" connect udp 4 127.0.0.1 "$P3")
+expect "session 8 sendto 127.0.0.1:$P3 reaches session 8's server" "${out##*reply }" "s8-udp"
+next_line s8-udp > /dev/null
+
+echo "# IPv6 dual-stack sockets (a JVM binds ::)"
+expect "session 7 AF_INET6 bind :: -> ::ffff:V" "$(in_session 7 "$PROBE" bind tcp 6 :: 0)" \
+  "bound [[]::ffff:127.100.0.7]:*"
+expect "session 7 AF_INET6 UDP bind :: -> ::ffff:V" "$(in_session 7 "$PROBE" bind udp 6 :: 0)" \
+  "bound [[]::ffff:127.100.0.7]:*"
+expect "session 7 IPV6_V6ONLY bind :: passes through" \
+  "$(in_session 7 "$PROBE" bind tcp 6 :: 0 v6only)" "bound [[]::]:*"
+expect "session 8 AF_INET6 bind ::ffff:127.0.0.1 -> ::ffff:L" \
+  "$(in_session 8 "$NOVIP" bind tcp 6 ::ffff:127.0.0.1 0)" "bound [[]::ffff:127.0.0.9]:*"
+expect "session 7 AF_INET6 bind ::1 passes through (no IPv6 loopback in rules v1)" \
+  "$(in_session 7 "$PROBE" bind tcp 6 ::1 0)" "bound [[]::1]:*"
+
+echo "# connect / send to another address from an unbound socket: the traffic leaves from V"
+out=$(in_session 7 "$PROBE" connect tcp 4 127.100.0.8 "$P")
+expect "session 7 connect 127.100.0.8:$P reaches session 8's server" "${out##*reply }" "s8-vip"
+expect "... which sees session 7's VIP as the peer" "$(next_line s8-vip)" "peer 127.100.0.7:*"
+out=$(in_session 7 "$PROBE" connect tcp 6 ::ffff:127.100.0.8 "$P")
+expect "session 7 AF_INET6 connect ::ffff:127.100.0.8 reaches session 8's server" \
+  "${out##*reply }" "s8-vip"
+expect "... which sees session 7's VIP as the peer" "$(next_line s8-vip)" "peer 127.100.0.7:*"
+out=$(VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$PROBE" connect tcp 4 127.100.0.8 "$P")
+expect "without a session the same connect works" "${out##*reply }" "s8-vip"
+expect "... from the host's loopback" "$(next_line s8-vip)" "peer 127.0.0.1:*"
+start_server s8-udp-vip 8 "$PROBE" udp 4 0.0.0.0 0 s8-udp-vip
+expect "session 8 UDP bind 0.0.0.0 -> V" "$ready" "127.100.0.8:*"
+P4=$(port_of "$ready")
+out=$(in_session 7 "$PROBE" connect udp 4 127.100.0.8 "$P4")
+expect "session 7 sendto 127.100.0.8:$P4 gets the answer" "${out##*reply }" "s8-udp-vip"
+expect "... sent from session 7's VIP" "$(next_line s8-udp-vip)" "peer 127.100.0.7:*"
+
+echo "# excluded ports are never rewritten"
+write_rules 9 "vipfarm-rules 1" "session 9" "loopback4 127.0.0.10" "excluded-ports 1 $P2"
+expect "session 9 bind 127.0.0.1:$P2 (excluded) passes through" \
+  "$(in_session 9 "$PROBE" bind tcp 4 127.0.0.1 "$P2")" "bound 127.0.0.1:$P2"
+expect "session 9 bind 127.0.0.1:0 -> L" "$(in_session 9 "$PROBE" bind tcp 4 127.0.0.1 0)" \
+  "bound 127.0.0.10:*"
+
+echo "# fail-open: a broken or missing rules file leaves the program untouched, said once"
+write_rules 10 "vipfarm-rules 2" "vip4 127.100.0.10"
+write_rules 11 "vipfarm-rules 1" "session 11" "vip4 127.100.0.300"
+for session in 10 11 12; do
+  out=$(in_session "$session" "$PROBE" bind tcp 4 0.0.0.0 0 times 3 2> "$RUN/err")
+  expect "session $session (bad or missing rules): three binds stay on 0.0.0.0" \
+    "$(echo "$out" | grep -c '^bound 0\.0\.0\.0:')" "3"
+  expect "session $session: exactly one warning on stderr" "$(wc -l < "$RUN/err")" "1"
+  expect "session $session: the warning names the shim and the file" "$(cat "$RUN/err")" \
+    "vipfarm-shim\[*\]: warn: *$session.rules*without vipfarm rewriting"
+done
+out=$(LD_PRELOAD=$LIB VIPFARM_RUN_DIR=$RUN "$PROBE" bind tcp 4 0.0.0.0 0 2> "$RUN/err")
+expect "no VIPFARM_SESSION: untouched" "$out" "bound 0.0.0.0:*"
+expect "no VIPFARM_SESSION: silent" "$(cat "$RUN/err")" ""
+for name in s7-vip s8-vip s7-lo s8-lo s7-udp s8-udp s8-udp-vip; do
+  expect "server $name with valid rules wrote nothing to stderr" "$(cat "$RUN/$name.err")" ""
+done
+
+echo "# a rules file changed while the program runs takes effect within about a second"
+write_rules 13 "vipfarm-rules 1" "session 13" "vip4 127.100.0.13"
+mkfifo "$RUN/watch.in" "$RUN/watch.out"
+in_session 13 "$PROBE" watch 0.0.0.0 < "$RUN/watch.in" > "$RUN/watch.out" 2> "$RUN/watch.err" &
+server_pids+=($!)
+exec {watch_in}> "$RUN/watch.in"
+exec {watch_out}< "$RUN/watch.out"
+watch() {
+  local line=""
+  echo "expect $1 3000" >&"$watch_in"
+  read -r -t 10 -u "$watch_out" line
+  echo "$line"
+}
+expect "session 13 binds 0.0.0.0 on 127.100.0.13" "$(watch 127.100.0.13)" "got 127.100.0.13 after *"
+write_rules 13 "vipfarm-rules 1" "session 13" "vip4 127.100.0.14"
+out=$(watch 127.100.0.14)
+expect "new VIP 127.100.0.14 used by new sockets" "$out" "got 127.100.0.14 after *"
+ms=$(echo "$out" | awk '{print $4}')
+expect "... within 2 s (took ${ms:-?} ms)" "$([[ -n $ms && $ms -le 2000 ]] && echo yes)" "yes"
+rm "$RUN/sessions/13.rules"
+expect "rules file removed (session ended): pass-through" "$(watch 0.0.0.0)" "got 0.0.0.0 after *"
+write_rules 13 "vipfarm-rules 1" "session 13" "vip4 127.100.0.15"
+expect "rules file back: used again" "$(watch 127.100.0.15)" "got 127.100.0.15 after *"
+exec {watch_in}>&-
+
+echo "# another library's constructor binds and connects before the shim's constructor ran"
+out=$(VF_CTOR_CONNECT=127.0.0.1:$P2 VIPFARM_SHIM_LOG=debug \
+  LD_PRELOAD="$LIB $BUILD/libvf-ctor.so" VIPFARM_SESSION=7 VIPFARM_RUN_DIR=$RUN \
+  "$PROBE" bind tcp 4 0.0.0.0 0 2> "$RUN/err")
+expect "the shim was initialised by the constructor's bind" "$(grep -o 'first call: [a-z]*' "$RUN/err")" \
+  "first call: bind"
+expect "constructor bind 0.0.0.0 -> V" "$(echo "$out" | grep '^ctor-bound')" "ctor-bound 127.100.0.7:*"
+expect "constructor connect 127.0.0.1:$P2 -> session 7's server" "$(echo "$out" | grep '^ctor-local')" \
+  "ctor-local 127.0.0.*"
+next_line s7-lo > /dev/null
+expect "main's bind 0.0.0.0 -> V" "$(echo "$out" | grep '^bound')" "bound 127.100.0.7:*"
+
+if command -v python3 > /dev/null; then
+  echo "# a real runtime: python3 binds :: on an AF_INET6 socket"
+  out=$(in_session 7 python3 -c 'import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", 0))
+print(s.getsockname()[0])')
+  expect "python3 bind :: -> ::ffff:V" "$out" "::ffff:127.100.0.7"
+fi
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,134 @@
+package io.vipfarm.agent;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonObject;
+import io.vertx.servicediscovery.ServiceDiscovery;
+import io.vipfarm.api.Addresses;
+import io.vipfarm.api.AllocationService;
+import io.vipfarm.api.EventSink;
+import io.vipfarm.api.HostAgentService;
+import io.vipfarm.api.HostAgentService.Actions;
+import io.vipfarm.api.PolicyService;
+import io.vipfarm.api.VipfarmException;
+import io.vipfarm.api.bus.EventBusClient;
+import io.vipfarm.api.bus.ServiceEndpoint;
+import io.vipfarm.api.bus.ServiceLocator;
+import io.vipfarm.api.model.SessionRequest;
+import io.vipfarm.api.model.VipfarmEvent;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The host agent on the event bus: serves {@link HostAgentService} at {@link Addresses#agent(String)},
+ * publishes itself in Service Discovery, finds the policy and allocation services there, renews leases
+ * about every second, and on stop ends every session (removing its rules, releasing its leases), so that
+ * stopping vipfarm gives the addresses back.
+ */
+public final class HostAgentVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(HostAgentVerticle.class);
+
+  private final AgentConfig config;
+  private final AgentTimings timings;
+  private ServiceDiscovery discovery;
+  private EventSink eventSink;
+  private HostAgent agent;
+  private MessageConsumer<JsonObject> consumer;
+  private String registration;
+  private long renewalTimer = -1;
+
+  public HostAgentVerticle(AgentConfig config) {
+    this(config, AgentTimings.DEFAULT);
+  }
+
+  public HostAgentVerticle(AgentConfig config, AgentTimings timings) {
+    this.config = config;
+    this.timings = timings;
+  }
+
+  @Override
+  public Future<?> start() {
+    discovery = ServiceDiscovery.create(vertx);
+    ServiceLocator locator = new ServiceLocator(discovery);
+    long timeoutMs = timings.requestTimeout().toMillis();
+    PolicyService policies = PolicyService.client(
+        new EventBusClient(vertx, () -> locator.address(Addresses.POLICY_SERVICE), timeoutMs));
+    AllocationService allocations = AllocationService.client(
+        new EventBusClient(vertx, () -> locator.address(Addresses.ALLOCATION_SERVICE), timeoutMs));
+    eventSink = new EventSink(vertx.eventBus());
+    agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()),
+        eventSink::emit, System::currentTimeMillis);
+
+    ServiceEndpoint endpoint = new ServiceEndpoint()
+        .on(Actions.START, SessionRequest.class, agent::startSession)
+        .on(Actions.END, body -> agent.endSession(sessionId(body)))
+        .on(Actions.GET, body -> agent.getSession(sessionId(body)))
+        .on(Actions.LIST, body -> agent.listSessions())
+        .on(Actions.DESCRIBE, body -> agent.describe());
+    String address = Addresses.agent(config.hostId());
+    return endpoint.register(vertx.eventBus(), address)
+        .compose(registered -> {
+          consumer = registered;
+          return discovery.publish(ServiceLocator.record(Addresses.HOST_AGENT_SERVICE, address,
+              HostAgentService.class, new JsonObject().put(Addresses.META_HOST_ID, config.hostId())));
+        })
+        .onSuccess(record -> {
+          registration = record.getRegistration();
+          renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
+          eventSink.emit(hostEvent(VipfarmEvent.HOST_JOINED));
+          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {})", config.hostId(),
+              address, config.bootId(), config.runDir(), config.interception());
+        })
+        .recover(err -> {
+          releaseBusResources();
+          return Future.failedFuture(err);
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(renewalTimer);
+    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
+    Future<Void> unpublished = registration == null ? Future.succeededFuture() : discovery.unpublish(registration);
+    return Future.join(unregistered, unpublished)
+        .onFailure(err -> LOG.warn("cannot withdraw the agent of '{}' cleanly: {}", config.hostId(), err.getMessage()))
+        .otherwiseEmpty()
+        .compose(v -> agent.endAll()
+            .timeout(timings.stopTimeout().toMillis(), TimeUnit.MILLISECONDS)
+            .onFailure(err -> LOG.warn("stopping the agent of '{}': sessions not ended within {}; their leases"
+                + " will expire", config.hostId(), timings.stopTimeout()))
+            .otherwiseEmpty())
+        .onComplete(ar -> {
+          eventSink.emit(hostEvent(VipfarmEvent.HOST_LEFT));
+          discovery.close();
+          LOG.info("host agent of '{}' stopped", config.hostId());
+        });
+  }
+
+  private void releaseBusResources() {
+    if (consumer != null) {
+      consumer.unregister();
+    }
+    discovery.close();
+  }
+
+  private VipfarmEvent hostEvent(String type) {
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("bootId", config.bootId());
+    data.put("interception", config.interception());
+    return VipfarmEvent.submit(type, config.hostId(), null, data);
+  }
+
+  private static String sessionId(JsonObject body) {
+    Object value = body == null ? null : body.getValue("sessionId");
+    String id = value == null ? null : value.toString();
+    if (id == null || id.isBlank()) {
+      throw VipfarmException.invalidField("sessionId", "a session id is required");
+    }
+    return id;
+  }
+}

@@ -1,0 +1,31 @@
+package io.vipfarm.allocation;
+
+import io.vipfarm.api.model.Lease;
+import java.io.Serializable;
+
+/**
+ * A lease as the pool state keeps it.
+ *
+ * @param address address bits
+ * @param fence the pool's fence counter at the grant; renew and release must present it
+ */
+public record HeldLease(
+    int address, LeaseHolder holder, String user, long fence, long grantedAt, long expiresAt)
+    implements Serializable {
+
+  public HeldLease withExpiresAt(long newExpiresAt) {
+    return new HeldLease(address, holder, user, fence, grantedAt, newExpiresAt);
+  }
+
+  public boolean isLiveAt(long now) {
+    return expiresAt > now;
+  }
+
+  public String addressText() {
+    return Ipv4Address.format(address);
+  }
+
+  public Lease toLease(String pool) {
+    return new Lease(addressText(), pool, holder.toKey(), user, fence, grantedAt, expiresAt);
+  }
+}

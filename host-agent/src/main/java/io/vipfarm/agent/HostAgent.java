@@ -161,16 +161,14 @@ final class HostAgent implements HostAgentService {
     if (!(err instanceof VipfarmException e) || e.type() != ErrorType.POOL_EXHAUSTED) {
       return Future.failedFuture(err);
     }
-    Map<String, Object> data = new LinkedHashMap<>();
-    data.put("pool", policy.vipPool());
-    data.put("user", request.user());
-    data.put("onExhausted", policy.onExhausted().wireName());
-    events.accept(VipfarmEvent.submit(VipfarmEvent.POOL_EXHAUSTED, config.hostId(), request.sessionId(), data));
+    // The allocation service emits pool.exhausted (with host and session): one source, no duplicates.
     if (policy.onExhausted() == OnExhausted.FALLBACK_HOST_IP) {
       LOG.warn("pool '{}' is exhausted: session '{}' of {} uses the host's address", policy.vipPool(),
           request.sessionId(), request.user());
       return Future.succeededFuture(new Leasing(List.of(), LiveSession.VIP_FALLBACK));
     }
+    LOG.warn("pool '{}' is exhausted: session '{}' of {} refused (policy onExhausted=refuse)", policy.vipPool(),
+        request.sessionId(), request.user());
     return Future.failedFuture(new VipfarmException(ErrorType.POOL_EXHAUSTED,
         "pool '" + policy.vipPool() + "' has no free address and the policy refuses a session without its VIP"));
   }

@@ -1,0 +1,108 @@
+package io.vipfarm.gateway;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.ringbuffer.OverflowPolicy;
+import com.hazelcast.ringbuffer.ReadResultSet;
+import com.hazelcast.ringbuffer.Ringbuffer;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.Addresses;
+import io.vipfarm.api.VipfarmException;
+import io.vipfarm.api.bus.Json;
+import io.vipfarm.api.bus.ServiceEndpoint;
+import io.vipfarm.api.model.VipfarmEvent;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Numbers and keeps the farm's events: takes submitted events from {@link Addresses#EVENTS_SUBMIT},
+ * appends each to the {@link EventLog#RINGBUFFER} ring buffer, and publishes it on
+ * {@link Addresses#EVENTS} with id = sequence + 1. Also answers history reads on
+ * {@link EventLog#HISTORY_ADDRESS}.
+ *
+ * <p>Appends from one instance go one at a time, so it publishes its events in id order. Events
+ * appended through different members may still be published out of order; readers that need exact
+ * order fill gaps from the history (see {@link EventSubscription}).
+ */
+public final class EventLogVerticle extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(EventLogVerticle.class);
+
+  private final HazelcastInstance hazelcast;
+  private Ringbuffer<String> ring;
+  private int pageSize;
+  private Future<?> lastAppend = Future.succeededFuture();
+
+  public EventLogVerticle(HazelcastInstance hazelcast) {
+    this.hazelcast = hazelcast;
+  }
+
+  @Override
+  public Future<?> start() {
+    ServiceEndpoint history = new ServiceEndpoint()
+        .on(EventLog.READ, this::read)
+        .on(EventLog.NEWEST, ignored -> newestId());
+    return vertx.executeBlocking(() -> hazelcast.<String>getRingbuffer(EventLog.RINGBUFFER))
+        .compose(ringbuffer -> {
+          ring = ringbuffer;
+          pageSize = (int) Math.min(EventLog.PAGE_SIZE, ringbuffer.capacity());
+          var submissions = vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_SUBMIT, this::append);
+          return Future.all(submissions.completion(), history.register(vertx.eventBus(), EventLog.HISTORY_ADDRESS));
+        });
+  }
+
+  private void append(Message<JsonObject> submission) {
+    VipfarmEvent event;
+    try {
+      event = Json.fromJson(submission.body(), VipfarmEvent.class).withId(0);
+    } catch (IllegalArgumentException | NullPointerException e) {
+      LOG.warn("dropped an unreadable event submission: {}", e.getMessage());
+      return;
+    }
+    String stored = Json.toJson(event).encode();
+    lastAppend = lastAppend
+        .transform(previous -> Future.fromCompletionStage(ring.addAsync(stored, OverflowPolicy.OVERWRITE), context))
+        .onSuccess(sequence -> publishNumbered(submission, event.withId(sequence + 1)))
+        .onFailure(err -> LOG.warn("event {} of host {} was not stored", event.type(), event.hostId(), err));
+  }
+
+  private void publishNumbered(Message<JsonObject> submission, VipfarmEvent numbered) {
+    JsonObject json = Json.toJson(numbered);
+    vertx.eventBus().publish(Addresses.EVENTS, json);
+    if (submission.replyAddress() != null) {
+      submission.reply(json);
+    }
+  }
+
+  private Future<EventLog.Page> read(JsonObject request) {
+    long after = request == null ? 0 : request.getLong("after", 0L);
+    if (after < 0) {
+      return Future.failedFuture(VipfarmException.invalidField("after", "must not be negative"));
+    }
+    return Future.fromCompletionStage(ring.readManyAsync(after, 0, pageSize, null), context)
+        .recover(err -> Future.failedFuture(rootCause(err) instanceof IllegalArgumentException
+            ? VipfarmException.invalidField("after", "event " + after + " is newer than the newest event")
+            : err))
+        .map(result -> page(after, result, pageSize));
+  }
+
+  private static Throwable rootCause(Throwable err) {
+    return err instanceof java.util.concurrent.CompletionException && err.getCause() != null ? err.getCause() : err;
+  }
+
+  private static EventLog.Page page(long after, ReadResultSet<String> result, int pageSize) {
+    List<VipfarmEvent> events = new ArrayList<>(result.size());
+    for (int i = 0; i < result.size(); i++) {
+      events.add(Json.fromJson(new JsonObject(result.get(i)), VipfarmEvent.class).withId(result.getSequence(i) + 1));
+    }
+    long firstSequence = result.size() > 0 ? result.getSequence(0) : result.getNextSequenceToReadFrom();
+    return new EventLog.Page(events, firstSequence > after, result.size() == pageSize);
+  }
+
+  private Future<EventLog.Newest> newestId() {
+    return vertx.executeBlocking(() -> new EventLog.Newest(ring.tailSequence() + 1));
+  }
+}

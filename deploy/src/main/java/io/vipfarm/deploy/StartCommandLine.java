@@ -1,0 +1,141 @@
+package io.vipfarm.deploy;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** Parses {@code vipfarm start} options. Unknown or malformed options are refused, never ignored. */
+public final class StartCommandLine {
+  private StartCommandLine() {}
+
+  static final String USAGE = String.join("\n",
+      "usage: vipfarm start [options]",
+      "  --role all|control|agent   what this process runs (default all)",
+      "  --http-host ADDR           gateway listen address (default 127.0.0.1)",
+      "  --http-port N              gateway port (default 8080; 0 picks a free port)",
+      "  --host-id ID               this session host's id (default: the hostname)",
+      "  --data-dir DIR             admin token and state (default /var/lib/vipfarm as root)",
+      "  --run-dir DIR              interception rules for sessions (default /run/vipfarm as root)",
+      "  --cluster-name NAME        Hazelcast cluster name (default vipfarm)",
+      "  --cluster-port N           this member's cluster port (default 5701; 0 picks a free port)",
+      "  --cluster-members H:P,...  other members to join (default: none, a single-member cluster)",
+      "  --bind-address ADDR        address the cluster binds to (default 127.0.0.1)",
+      "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
+      "             into <data-dir>/admin-token, mode 0600)");
+
+  private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+  private static final Pattern MEMBER = Pattern.compile("[A-Za-z0-9.:\\[\\]-]+:\\d{1,5}");
+
+  public static NodeOptions parse(List<String> args, Map<String, String> env) {
+    Role role = Role.ALL;
+    String httpHost = "127.0.0.1";
+    int httpPort = 8080;
+    String hostId = null;
+    Path dataDir = null;
+    Path runDir = null;
+    String clusterName = "vipfarm";
+    int clusterPort = 5701;
+    List<String> members = new ArrayList<>();
+    String bindAddress = "127.0.0.1";
+
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      String name = arg;
+      String value = null;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        name = arg.substring(0, eq);
+        value = arg.substring(eq + 1);
+      }
+      if (!name.startsWith("--")) {
+        throw new UsageException("unexpected argument '" + arg + "'");
+      }
+      if (value == null) {
+        if (i + 1 >= args.size()) {
+          throw new UsageException(name + " needs a value");
+        }
+        value = args.get(++i);
+      }
+      switch (name) {
+        case "--role" -> role = Role.parse(value);
+        case "--http-host" -> httpHost = value;
+        case "--http-port" -> httpPort = port(name, value);
+        case "--host-id" -> hostId = hostId(value);
+        case "--data-dir" -> dataDir = Path.of(value).toAbsolutePath();
+        case "--run-dir" -> runDir = Path.of(value).toAbsolutePath();
+        case "--cluster-name" -> clusterName = nonBlank(name, value);
+        case "--cluster-port" -> clusterPort = port(name, value);
+        case "--cluster-members" -> members = members(value);
+        case "--bind-address" -> bindAddress = nonBlank(name, value);
+        default -> throw new UsageException("unknown option " + name);
+      }
+    }
+    return new NodeOptions(
+        role,
+        httpHost,
+        httpPort,
+        hostId != null ? hostId : hostId(defaultHostName()),
+        dataDir != null ? dataDir : DefaultPaths.dataDir(env),
+        runDir != null ? runDir : DefaultPaths.runDir(env),
+        clusterName,
+        clusterPort,
+        members,
+        bindAddress);
+  }
+
+  private static int port(String name, String value) {
+    try {
+      int port = Integer.parseInt(value);
+      if (port >= 0 && port <= 65535) {
+        return port;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw new UsageException(name + " must be a port number 0..65535 (got '" + value + "')");
+  }
+
+  private static String hostId(String value) {
+    if (!HOST_ID.matcher(value).matches()) {
+      throw new UsageException("--host-id must match " + HOST_ID.pattern() + " (got '" + value + "')");
+    }
+    return value;
+  }
+
+  private static String nonBlank(String name, String value) {
+    if (value.isBlank()) {
+      throw new UsageException(name + " must not be empty");
+    }
+    return value;
+  }
+
+  private static List<String> members(String value) {
+    List<String> out = new ArrayList<>();
+    for (String m : Arrays.asList(value.split(","))) {
+      String member = m.trim();
+      if (member.isEmpty()) {
+        continue;
+      }
+      if (!MEMBER.matcher(member).matches()) {
+        throw new UsageException("--cluster-members takes host:port,... (bad entry '" + member + "')");
+      }
+      out.add(member);
+    }
+    return out;
+  }
+
+  private static String defaultHostName() {
+    try {
+      String name = InetAddress.getLocalHost().getHostName();
+      int dot = name.indexOf('.');
+      return dot > 0 ? name.substring(0, dot) : name;
+    } catch (UnknownHostException e) {
+      return "localhost";
+    }
+  }
+}

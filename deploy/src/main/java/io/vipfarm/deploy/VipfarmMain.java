@@ -1,0 +1,79 @@
+package io.vipfarm.deploy;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Entry point of {@code bin/vipfarm} for the commands that need the JVM. */
+public final class VipfarmMain {
+  private static final Logger LOG = LoggerFactory.getLogger(VipfarmMain.class);
+  private static final long SHUTDOWN_SECONDS = 20;
+
+  private static final String USAGE = String.join("\n",
+      "vipfarm: per-session virtual IP and virtual loopback for Linux session hosts",
+      "  vipfarm start [options]                                 run vipfarm (all roles by default)",
+      "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host");
+
+  private VipfarmMain() {}
+
+  public static void main(String[] args) {
+    List<String> argv = Arrays.asList(args);
+    String command = argv.isEmpty() ? "help" : argv.get(0);
+    List<String> rest = argv.isEmpty() ? List.of() : argv.subList(1, argv.size());
+    try {
+      switch (command) {
+        case "start" -> start(rest);
+        case "help", "--help", "-h" -> System.out.println(USAGE + "\n\n" + StartCommandLine.USAGE);
+        default -> throw new UsageException("unknown command '" + command + "' (try: vipfarm help)");
+      }
+    } catch (UsageException e) {
+      System.err.println("vipfarm: " + e.getMessage());
+      System.exit(2);
+    }
+  }
+
+  private static void start(List<String> args) {
+    if (args.contains("--help") || args.contains("-h")) {
+      System.out.println(StartCommandLine.USAGE);
+      return;
+    }
+    NodeOptions options = StartCommandLine.parse(args, System.getenv());
+    AdminToken.Resolved token;
+    try {
+      token = AdminToken.resolve(System.getenv(), options.dataDir());
+    } catch (Exception e) {
+      System.err.println("vipfarm: cannot set up the admin token in " + options.dataDir() + ": " + e.getMessage());
+      System.exit(1);
+      return;
+    }
+
+    VipfarmNode node;
+    try {
+      node = VipfarmNode.start(options, token.token()).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      LOG.error("vipfarm could not start: {}", cause.toString(), cause);
+      System.exit(1);
+      return;
+    }
+
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      LOG.info("stopping: ending sessions and releasing their leases");
+      node.closeAndWait(SHUTDOWN_SECONDS);
+      LOG.info("vipfarm stopped");
+    }, "vipfarm-shutdown"));
+
+    String tokenSource = token.file() == null ? "from " + AdminToken.ENV : "in " + token.file();
+    if (node.gatewayPort() > 0) {
+      LOG.info("vipfarm gateway listening on http://{}:{}", hostForUrl(options.httpHost()), node.gatewayPort());
+    }
+    LOG.info("vipfarm started: role {}, host id {}, run dir {}, data dir {}, admin token {}",
+        options.role().name().toLowerCase(), options.hostId(), options.runDir(), options.dataDir(), tokenSource);
+  }
+
+  private static String hostForUrl(String host) {
+    return host.contains(":") ? "[" + host + "]" : host;
+  }
+}

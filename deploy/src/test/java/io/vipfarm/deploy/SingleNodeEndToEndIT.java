@@ -1,0 +1,220 @@
+package io.vipfarm.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The product's core job, end to end, as a user runs it: the packaged {@code bin/vipfarm start},
+ * the gateway over real HTTP, and real programs (python3 http.server, curl) under
+ * {@code vipfarm exec} with real sockets. Only 127.0.0.0/8 addresses are used.
+ */
+class SingleNodeEndToEndIT {
+  private static final Path VIPFARM = Path.of(System.getProperty("vipfarm.bin", "bin/vipfarm")).toAbsolutePath();
+  private static final String HOST = "e2e-host";
+
+  @TempDir Path tmp;
+  private final List<ManagedProcess> processes = new ArrayList<>();
+  private final String token = "e2e-" + UUID.randomUUID();
+  private Path runDir;
+  private GatewayClient gateway;
+  private ManagedProcess vipfarm;
+
+  @BeforeEach
+  void startVipfarm() {
+    runDir = tmp.resolve("run");
+    int httpPort = FreePort.pick();
+    vipfarm = spawn("vipfarm", List.of(VIPFARM.toString(), "start",
+        "--http-port", String.valueOf(httpPort),
+        "--host-id", HOST,
+        "--data-dir", tmp.resolve("data").toString(),
+        "--run-dir", runDir.toString(),
+        "--cluster-name", "e2e-" + UUID.randomUUID(),
+        "--cluster-port", String.valueOf(FreePort.pick())));
+    gateway = new GatewayClient(httpPort, token);
+    Poll.until("the gateway to be healthy", Duration.ofSeconds(90), () -> {
+      assertThat(vipfarm.isAlive()).as("vipfarm exited early:\n%s", vipfarm.output()).isTrue();
+      return gateway.healthy();
+    });
+  }
+
+  @AfterEach
+  void stopEverything() {
+    List<ManagedProcess> reversed = new ArrayList<>(processes);
+    Collections.reverse(reversed);
+    reversed.forEach(p -> p.stop(20));
+  }
+
+  @Test
+  @DisplayName("two sessions on one host get their own loopback and VIP, enforced on real sockets")
+  void twoSessionsOnOneHost() throws Exception {
+    // 1. a pool and a policy: virtual loopback for all programs, a per-session VIP from 'default'.
+    //    Per design.md §3, 127.0.0.1 goes to the VIP when a program has both, unless the program
+    //    prefers loopback: the servers and clients of step 4 do.
+    assertThat(gateway.put("/api/v1/pools/default",
+        new JsonObject().put("cidr", "127.100.0.0/24").put("leaseSeconds", 60)).status()).isEqualTo(200);
+    JsonObject policy = new JsonObject()
+        .put("priority", 10)
+        .put("match", new JsonObject().put("hosts", List.of("*")).put("users", List.of("*")))
+        .put("virtualLoopback", new JsonObject().put("enabled", true).put("programs", List.of("*")))
+        .put("virtualIp", new JsonObject().put("enabled", true).put("mode", "per-session")
+            .put("pool", "default").put("onExhausted", "refuse"))
+        .put("preferLoopback", new JsonObject().put("processes", List.of("python3*", "curl")));
+    assertThat(gateway.put("/api/v1/policies/e2e", policy).status()).isEqualTo(200);
+
+    // 2. sessions 7 (alice) and 8 (bob): loopbacks 127.0.0.8 and 127.0.0.9, two distinct VIPs.
+    JsonObject s7 = startSession("7", "alice");
+    JsonObject s8 = startSession("8", "bob");
+    assertThat(s7.getString("loopbackAddress")).isEqualTo("127.0.0.8");
+    assertThat(s8.getString("loopbackAddress")).isEqualTo("127.0.0.9");
+    String vip7 = onlyVip(s7);
+    String vip8 = onlyVip(s8);
+    assertThat(vip7).startsWith("127.100.0.").isNotEqualTo(vip8);
+    assertThat(vip8).startsWith("127.100.0.");
+
+    JsonArray allocations = gateway.get("/api/v1/allocations?host=" + HOST).array();
+    assertThat(addressesBySession(allocations)).containsExactlyInAnyOrderEntriesOf(Map.of("7", vip7, "8", vip8));
+    assertThat(allocations.getJsonObject(0).getString("pool")).isEqualTo("default");
+    assertThat(allocations.getJsonObject(0).getString("expiresAt")).isNotBlank();
+
+    // 3. the same server on the same port and 0.0.0.0 in both sessions: each runs, on its own VIP.
+    int port = FreePort.pick();
+    Path www7 = site("7");
+    Path www8 = site("8");
+    ManagedProcess web7 = inSession("7", "web7", "python3", "-m", "http.server", String.valueOf(port), "--bind", "0.0.0.0", "--directory", www7.toString());
+    ManagedProcess web8 = inSession("8", "web8", "python3", "-m", "http.server", String.valueOf(port), "--bind", "0.0.0.0", "--directory", www8.toString());
+    awaitListening(web7, vip7, port);
+    awaitListening(web8, vip8, port);
+    assertThat(web7.isAlive()).as("session 7 server:\n%s", web7.output()).isTrue();
+    assertThat(web8.isAlive()).as("session 8 server:\n%s", web8.output()).isTrue();
+    assertThat(httpGet(vip7, port)).isEqualTo("session 7");
+    assertThat(httpGet(vip8, port)).isEqualTo("session 8");
+
+    // 4. a server on 127.0.0.1:PORT2 in each session lands on the session's loopback, and a client
+    //    in each session reaches its own session's server through 127.0.0.1.
+    int port2 = FreePort.pick();
+    ManagedProcess lo7 = inSession("7", "lo7", "python3", "-m", "http.server", String.valueOf(port2), "--bind", "127.0.0.1", "--directory", www7.toString());
+    ManagedProcess lo8 = inSession("8", "lo8", "python3", "-m", "http.server", String.valueOf(port2), "--bind", "127.0.0.1", "--directory", www8.toString());
+    awaitListening(lo7, "127.0.0.8", port2);
+    awaitListening(lo8, "127.0.0.9", port2);
+    assertThat(canConnect("127.0.0.1", port2)).as("nothing listens on the real 127.0.0.1").isFalse();
+    assertThat(curlInSession("7", port2)).isEqualTo("session 7");
+    assertThat(curlInSession("8", port2)).isEqualTo("session 8");
+
+    // 5. ending session 7 removes its allocation (and its rules); session 8 keeps its own.
+    assertThat(gateway.delete("/api/v1/hosts/" + HOST + "/sessions/7").status()).isEqualTo(204);
+    assertThat(addressesBySession(gateway.get("/api/v1/allocations?host=" + HOST).array()))
+        .containsExactlyEntriesOf(Map.of("8", vip8));
+    assertThat(gateway.get("/api/v1/hosts/" + HOST + "/sessions/7").status()).isEqualTo(404);
+    assertThat(runDir.resolve("sessions/7.rules")).doesNotExist();
+    assertThat(runDir.resolve("sessions/8.rules")).exists();
+  }
+
+  @Test
+  @DisplayName("SIGTERM ends the host's sessions, releases their leases and exits cleanly")
+  void sigtermReleasesLeases() {
+    gateway.put("/api/v1/pools/default", new JsonObject().put("cidr", "127.100.1.0/24"));
+    gateway.put("/api/v1/policies/all", new JsonObject().put("priority", 1)
+        .put("virtualLoopback", new JsonObject().put("enabled", true))
+        .put("virtualIp", new JsonObject().put("enabled", true).put("pool", "default")));
+    startSession("21", "carol");
+    assertThat(runDir.resolve("sessions/21.rules")).exists();
+
+    int exit = vipfarm.stop(30);
+
+    assertThat(exit).as("exit code; output:\n%s", vipfarm.output()).isIn(0, 143);
+    assertThat(runDir.resolve("sessions/21.rules")).doesNotExist();
+    assertThat(vipfarm.output()).contains("vipfarm stopped");
+  }
+
+  private JsonObject startSession(String id, String user) {
+    GatewayClient.Reply reply = gateway.post("/api/v1/hosts/" + HOST + "/sessions",
+        new JsonObject().put("sessionId", id).put("user", user).put("groups", List.of("staff")));
+    assertThat(reply.status()).as("start session %s: %s", id, reply.body()).isEqualTo(201);
+    return reply.json();
+  }
+
+  private static String onlyVip(JsonObject session) {
+    JsonArray vips = session.getJsonArray("virtualIps");
+    assertThat(vips).as("virtualIps of %s", session).hasSize(1);
+    assertThat(vips.getJsonObject(0).getString("program")).isNull();
+    return vips.getJsonObject(0).getString("address");
+  }
+
+  private static Map<String, String> addressesBySession(JsonArray allocations) {
+    return allocations.stream()
+        .map(JsonObject.class::cast)
+        .collect(Collectors.toMap(a -> a.getString("sessionId"), a -> a.getString("address")));
+  }
+
+  private Path site(String session) throws IOException {
+    Path dir = Files.createDirectories(tmp.resolve("www" + session));
+    Files.writeString(dir.resolve("who.txt"), "session " + session);
+    return dir;
+  }
+
+  private ManagedProcess inSession(String session, String name, String... command) {
+    List<String> argv = new ArrayList<>(List.of(VIPFARM.toString(), "exec", "--session", session, "--run-dir", runDir.toString(), "--"));
+    argv.addAll(List.of(command));
+    return spawn(name, argv);
+  }
+
+  private String curlInSession(String session, int port) {
+    ManagedProcess curl = inSession(session, "curl" + session + "-" + System.nanoTime(),
+        "curl", "-s", "--max-time", "10", "http://127.0.0.1:" + port + "/who.txt");
+    assertThat(curl.waitFor(30)).as("curl in session %s:\n%s", session, curl.output()).isZero();
+    return curl.output().trim();
+  }
+
+  private ManagedProcess spawn(String name, List<String> argv) {
+    ManagedProcess p = ManagedProcess.start(name, argv, Map.of("VIPFARM_ADMIN_TOKEN", token), tmp.resolve("logs"));
+    processes.add(p);
+    return p;
+  }
+
+  private static void awaitListening(ManagedProcess server, String address, int port) {
+    Poll.until(server + " to listen on " + address + ":" + port, Duration.ofSeconds(30), () -> {
+      assertThat(server.isAlive()).as("%s exited:\n%s", server, server.output()).isTrue();
+      return canConnect(address, port);
+    });
+  }
+
+  private static boolean canConnect(String address, int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress(address, port), 500);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  private static String httpGet(String address, int port) throws Exception {
+    HttpResponse<String> r = HttpClient.newHttpClient().send(
+        HttpRequest.newBuilder(URI.create("http://" + address + ":" + port + "/who.txt")).timeout(Duration.ofSeconds(10)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    assertThat(r.statusCode()).isEqualTo(200);
+    return r.body().trim();
+  }
+}

@@ -3,14 +3,13 @@ package io.vipfarm.allocation;
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
-import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.AllocationService.Actions;
 import io.vipfarm.api.EventSink;
+import io.vipfarm.api.bus.PublishedService;
 import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.AcquireRequest;
@@ -38,8 +37,7 @@ public final class AllocationVerticle extends VerticleBase {
 
   private HazelcastAllocationService service;
   private ServiceDiscovery discovery;
-  private MessageConsumer<JsonObject> consumer;
-  private Record published;
+  private PublishedService published;
   private long sweepTimer = -1;
   private boolean sweeping;
 
@@ -68,14 +66,10 @@ public final class AllocationVerticle extends VerticleBase {
         .on(Actions.RELEASE, LeaseRef.class, service::release)
         .on(Actions.LEASES, AllocationQuery.class, service::leases);
     discovery = ServiceDiscovery.create(vertx);
-    return endpoint.register(vertx.eventBus(), Addresses.ALLOCATION)
-        .compose(registered -> {
-          consumer = registered;
-          return discovery.publish(ServiceLocator.record(
-              Addresses.ALLOCATION_SERVICE, Addresses.ALLOCATION, AllocationService.class, new JsonObject()));
-        })
-        .onSuccess(record -> {
-          published = record;
+    return PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
+            Addresses.ALLOCATION_SERVICE, Addresses.ALLOCATION, AllocationService.class, new JsonObject()))
+        .onSuccess(service -> {
+          published = service;
           sweepTimer = vertx.setPeriodic(sweepPeriodMs, id -> sweep());
         });
   }
@@ -85,14 +79,10 @@ public final class AllocationVerticle extends VerticleBase {
     if (sweepTimer >= 0) {
       vertx.cancelTimer(sweepTimer);
     }
-    Future<Void> unpublished = published == null
-        ? Future.succeededFuture()
-        : discovery.unpublish(published.getRegistration());
-    return unpublished.eventually(() -> {
-      if (discovery != null) {
-        discovery.close();
-      }
-      return consumer == null ? Future.succeededFuture() : consumer.unregister();
+    Future<Void> withdrawn = published == null ? Future.succeededFuture() : published.withdraw();
+    return withdrawn.eventually(() -> {
+      discovery.close();
+      return Future.succeededFuture();
     });
   }
 

@@ -2,7 +2,6 @@ package io.vipfarm.agent;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
@@ -13,6 +12,7 @@ import io.vipfarm.api.HostAgentService.Actions;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.EventBusClient;
+import io.vipfarm.api.bus.PublishedService;
 import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.SessionRequest;
@@ -37,8 +37,7 @@ public final class HostAgentVerticle extends VerticleBase {
   private ServiceDiscovery discovery;
   private EventSink eventSink;
   private HostAgent agent;
-  private MessageConsumer<JsonObject> consumer;
-  private String registration;
+  private PublishedService published;
   private long renewalTimer = -1;
 
   public HostAgentVerticle(AgentConfig config) {
@@ -70,31 +69,24 @@ public final class HostAgentVerticle extends VerticleBase {
         .on(Actions.LIST, body -> agent.listSessions())
         .on(Actions.DESCRIBE, body -> agent.describe());
     String address = Addresses.agent(config.hostId());
-    return endpoint.register(vertx.eventBus(), address)
-        .compose(registered -> {
-          consumer = registered;
-          return discovery.publish(ServiceLocator.record(Addresses.HOST_AGENT_SERVICE, address,
-              HostAgentService.class, new JsonObject().put(Addresses.META_HOST_ID, config.hostId())));
-        })
-        .onSuccess(record -> {
-          registration = record.getRegistration();
+    return PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
+            Addresses.HOST_AGENT_SERVICE, address, HostAgentService.class,
+            new JsonObject().put(Addresses.META_HOST_ID, config.hostId())))
+        .onSuccess(service -> {
+          published = service;
           renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
           eventSink.emit(hostEvent(VipfarmEvent.HOST_JOINED));
           LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {})", config.hostId(),
               address, config.bootId(), config.runDir(), config.interception());
         })
-        .recover(err -> {
-          releaseBusResources();
-          return Future.failedFuture(err);
-        });
+        .onFailure(err -> discovery.close());
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(renewalTimer);
-    Future<Void> unregistered = consumer == null ? Future.succeededFuture() : consumer.unregister();
-    Future<Void> unpublished = registration == null ? Future.succeededFuture() : discovery.unpublish(registration);
-    return Future.join(unregistered, unpublished)
+    Future<Void> withdrawn = published == null ? Future.succeededFuture() : published.withdraw();
+    return withdrawn
         .onFailure(err -> LOG.warn("cannot withdraw the agent of '{}' cleanly: {}", config.hostId(), err.getMessage()))
         .otherwiseEmpty()
         .compose(v -> agent.endAll()
@@ -107,13 +99,6 @@ public final class HostAgentVerticle extends VerticleBase {
           discovery.close();
           LOG.info("host agent of '{}' stopped", config.hostId());
         });
-  }
-
-  private void releaseBusResources() {
-    if (consumer != null) {
-      consumer.unregister();
-    }
-    discovery.close();
   }
 
   private VipfarmEvent hostEvent(String type) {

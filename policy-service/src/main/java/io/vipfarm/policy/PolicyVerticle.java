@@ -4,16 +4,15 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.EventSink;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.PolicyService.Actions;
 import io.vipfarm.api.VipfarmException;
+import io.vipfarm.api.bus.PublishedService;
 import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.PolicyDocument;
@@ -33,8 +32,7 @@ public final class PolicyVerticle extends VerticleBase {
 
   private final HazelcastInstance hazelcast;
   private ServiceDiscovery discovery;
-  private MessageConsumer<JsonObject> consumer;
-  private Record published;
+  private PublishedService published;
 
   /** @param hazelcast the control plane's Hazelcast member holding the policy map */
   public PolicyVerticle(HazelcastInstance hazelcast) {
@@ -47,29 +45,21 @@ public final class PolicyVerticle extends VerticleBase {
     // getMap may create the distributed proxy across the cluster: keep it off the event loop.
     return context.executeBlocking(() -> hazelcast.<String, String>getMap(HazelcastPolicyService.MAP_NAME))
         .map(this::endpoint)
-        .compose(endpoint -> endpoint.register(vertx.eventBus(), Addresses.POLICY))
-        .compose(registered -> {
-          consumer = registered;
-          return discovery.publish(
-              ServiceLocator.record(Addresses.POLICY_SERVICE, Addresses.POLICY, PolicyService.class, new JsonObject()));
-        })
-        .onSuccess(record -> {
-          published = record;
+        .compose(endpoint -> PublishedService.publish(discovery, vertx.eventBus(), endpoint,
+            ServiceLocator.record(Addresses.POLICY_SERVICE, Addresses.POLICY, PolicyService.class, new JsonObject())))
+        .onSuccess(service -> {
+          published = service;
           LOG.info("policy service serving on event-bus address {}", Addresses.POLICY);
         });
   }
 
   @Override
   public Future<?> stop() {
-    Future<Void> unpublished = published == null
-        ? Future.succeededFuture()
-        : discovery.unpublish(published.getRegistration());
-    return unpublished
-        .eventually(() -> consumer == null ? Future.succeededFuture() : consumer.unregister())
-        .eventually(() -> {
-          discovery.close();
-          return Future.succeededFuture();
-        });
+    Future<Void> withdrawn = published == null ? Future.succeededFuture() : published.withdraw();
+    return withdrawn.eventually(() -> {
+      discovery.close();
+      return Future.succeededFuture();
+    });
   }
 
   private ServiceEndpoint endpoint(IMap<String, String> documents) {

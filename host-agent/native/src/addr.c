@@ -111,6 +111,7 @@ static void replace(const struct sockaddr *addr, socklen_t len, const struct vf_
     memcpy((char *)&out->addr + offsetof(struct sockaddr_in6, sin6_addr), &v6, sizeof v6);
   }
   out->action = VF_REPLACE;
+  out->target = target;
   out->why = why;
 }
 
@@ -118,10 +119,12 @@ void vf_decide(const struct vf_rules *r, enum vf_call call, const struct sockadd
                socklen_t len, bool v6only, struct vf_decision *out) {
   out->action = VF_PASS;
   out->addr_len = 0;
+  out->cls = VF_ADDR_OTHER_FAMILY;
   out->why = "not ours";
   if (r == NULL || !r->active) return;
   struct vf_sockaddr a;
   vf_sockaddr_classify(addr, len, &a);
+  out->cls = a.cls;
   if (a.cls == VF_ADDR_OTHER_FAMILY || len > (socklen_t)sizeof out->addr) return;
   if (vf_rules_port_excluded(r, a.port)) {
     out->why = "excluded port";

@@ -7,6 +7,10 @@
  *      IPV6_V6ONLY for binds on IPv6 sockets, and for the "leaves from V" row the socket's
  *      current address (getsockname: only an unbound socket is pre-bound).
  * Calls that are not ours therefore cost a few compares; errno is preserved throughout.
+ *
+ * And the way back (design.md section 3, "What the program sees"): vf_hook_remember records in the
+ * fd table (fdtab.c) what the program used when a call was rewritten; vf_hook_show puts it back
+ * into the addresses getsockname, getpeername, accept and recvfrom/recvmsg report.
  */
 #include "hooks.h"
 
@@ -32,7 +36,7 @@ static void bind_source(const char *func, int fd, int type, struct in_addr vip) 
   struct sockaddr_storage cur;
   socklen_t cur_len = sizeof cur;
   memset(&cur, 0, sizeof cur);
-  if (getsockname(fd, (struct sockaddr *)&cur, &cur_len) != 0) return;
+  if (vf_real_getsockname(fd, (struct sockaddr *)&cur, &cur_len) != 0) return;
 
   struct sockaddr_storage src;
   socklen_t src_len;
@@ -117,4 +121,26 @@ done:
   vf_in_shim--;
   errno = saved_errno;
   return out->action;
+}
+
+void vf_hook_remember(int fd, enum vf_call call, const struct sockaddr *program_addr,
+                      socklen_t len, const struct vf_decision *d) {
+  if (d->action != VF_REPLACE) return;
+  if (call == VF_CALL_BIND) {
+    struct vf_sockaddr a;
+    vf_sockaddr_classify(program_addr, len, &a);
+    if (a.cls == VF_ADDR_OTHER_FAMILY) return;
+    vf_fd_record_local(fd, d->target, &a.v6);
+  }
+  /* 127.0.0.1 became L/V: a peer or a datagram source at L/V is the program's 127.0.0.1. */
+  if (d->cls == VF_ADDR_LOCALHOST) vf_fd_record_remote(fd, d->target);
+}
+
+void vf_hook_show(int fd, enum vf_side side, void *addr, socklen_t given, socklen_t written) {
+  if (addr == NULL) return;
+  struct vf_fd_state s;
+  if (!vf_fd_get(fd, &s)) return;
+  socklen_t present = given < written ? given : written;
+  if (side == VF_SIDE_LOCAL) vf_show_local(&s, addr, present);
+  else vf_show_remote(&s, addr, present);
 }

@@ -3,6 +3,7 @@
  * other destinations leave from V). On a stream socket only sendto/sendmsg with MSG_FASTOPEN
  * carry a destination (they connect); otherwise the address is the kernel's business.
  * The caller's msghdr / mmsghdr are never modified: rewritten copies live on our stack.
+ * A rewritten 127.0.0.1 is remembered before sending, so the reply's source shows 127.0.0.1.
  */
 #include "hooks.h"
 
@@ -16,6 +17,7 @@ VF_HOOK(sendto) {
   struct vf_decision d;
   if (vf_hook_prepare(__func__, VF_CALL_SEND, fd, VF_SOCKADDR_PTR(addr), len, flags, &d) ==
       VF_REPLACE) {
+    vf_hook_remember(fd, VF_CALL_SEND, VF_SOCKADDR_PTR(addr), len, &d);
     return vf_real_sendto(fd, buf, n, flags, (const struct sockaddr *)&d.addr, d.addr_len);
   }
   return vf_real_sendto VF_sendto_ARGS;
@@ -27,6 +29,7 @@ VF_HOOK(sendmsg) {
   struct vf_decision d;
   if (vf_hook_prepare(__func__, VF_CALL_SEND, fd, msg->msg_name, msg->msg_namelen, flags, &d) ==
       VF_REPLACE) {
+    vf_hook_remember(fd, VF_CALL_SEND, msg->msg_name, msg->msg_namelen, &d);
     struct msghdr copy = *msg;
     copy.msg_name = &d.addr;
     copy.msg_namelen = d.addr_len;
@@ -56,6 +59,7 @@ VF_HOOK(sendmmsg) {
           VF_REPLACE) {
         copy[i].msg_hdr.msg_name = &d[i].addr;
         copy[i].msg_hdr.msg_namelen = d[i].addr_len;
+        vf_hook_remember(fd, VF_CALL_SEND, m->msg_name, m->msg_namelen, &d[i]);
         rewritten = true;
       }
     }

@@ -13,6 +13,7 @@
 #include "hooks.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,7 @@ static void load_symbols(void) {
     vf_libc.name = sym.fn; \
   }
   VF_HOOKED_CALLS(VF_LOAD_SYMBOL)
+  VF_VARIADIC_CALLS(VF_LOAD_SYMBOL)
 #undef VF_LOAD_SYMBOL
 }
 
@@ -54,6 +56,7 @@ static bool valid_session_id(const char *id) {
 }
 
 static void init_once(void) {
+  int saved_errno = errno; /* the first hooked call may be any close() or dup(): leave no trace */
   vf_in_shim++;
   vf_log_init(getenv("VIPFARM_SHIM_LOG"));
   load_symbols();
@@ -78,6 +81,7 @@ static void init_once(void) {
     vf_session_enabled = true;
   }
   vf_in_shim--;
+  errno = saved_errno;
 }
 
 void vf_init(const char *caller) {

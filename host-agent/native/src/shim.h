@@ -8,11 +8,15 @@
  *   addr.c           address classification and the rewrite decision (design.md section 3); pure
  *   program.c        the program's names (exe and argv[0] base names), glob matching
  *   log.c            stderr logging with once-only warnings
- *   hooks_common.c   the path every hook shares: classify, decide, check the socket, pre-bind
- *   hooks_bind.c, hooks_connect.c, hooks_send.c   the exported wrappers
+ *   fdtab.c          per-socket state: the addresses the program used where the kernel has L/V
+ *   hooks_common.c   the path every hook shares: classify, decide, check the socket, pre-bind,
+ *                    remember and show the program's addresses
+ *   hooks_bind.c, hooks_connect.c, hooks_send.c   the rewriting wrappers
+ *   hooks_names.c, hooks_accept.c, hooks_recv.c   the wrappers that report addresses back
+ *   hooks_fd.c       socket, close, close_range, dup, dup2, dup3, fcntl: the fd table's bookkeeping
  *
- * rules.c, addr.c, program.c and log.c do not depend on the preload machinery and are linked into
- * the unit tests directly.
+ * rules.c, addr.c, program.c, log.c and fdtab.c do not depend on the preload machinery and are
+ * linked into the unit tests directly.
  */
 #ifndef VIPFARM_SHIM_H
 #define VIPFARM_SHIM_H
@@ -84,14 +88,6 @@ enum vf_action {
   VF_BIND_SOURCE, /* if the socket is unbound, first bind it to `source`; then the original call */
 };
 
-struct vf_decision {
-  enum vf_action action;
-  struct sockaddr_storage addr; /* VF_REPLACE: the rewritten address */
-  socklen_t addr_len;
-  struct in_addr source;        /* VF_BIND_SOURCE: V, to bind as V or ::ffff:V with port 0 */
-  const char *why;              /* a short rule name, for debug logging */
-};
-
 /* Address classes of design.md section 3, after normalising v4-mapped IPv6 to IPv4. */
 enum vf_addr_class {
   VF_ADDR_OTHER_FAMILY, /* not AF_INET/AF_INET6, NULL or too short: never ours */
@@ -100,6 +96,16 @@ enum vf_addr_class {
   VF_ADDR_V6_LOOPBACK,  /* ::1 (no per-session IPv6 loopback in rules version 1: passes) */
   VF_ADDR_V4,           /* any other IPv4 (or v4-mapped) address */
   VF_ADDR_V6,           /* any other native IPv6 address */
+};
+
+struct vf_decision {
+  enum vf_action action;
+  struct sockaddr_storage addr; /* VF_REPLACE: the rewritten address */
+  socklen_t addr_len;
+  struct in_addr source;        /* VF_BIND_SOURCE: V, to bind as V or ::ffff:V with port 0 */
+  struct in_addr target;        /* VF_REPLACE: the IPv4 address written (L or V) */
+  enum vf_addr_class cls;       /* the class of the program's address */
+  const char *why;              /* a short rule name, for debug logging */
 };
 
 /* The parts of a socket address the decision needs. */
@@ -123,6 +129,55 @@ void vf_decide(const struct vf_rules *r, enum vf_call call, const struct sockadd
 
 /* Writes the address text of `addr` ("127.0.0.8:80", "[::ffff:127.0.0.8]:80") into buf. */
 void vf_sockaddr_format(const struct sockaddr *addr, socklen_t len, char *buf, size_t buf_len);
+
+/* ---- per-socket state (fdtab.c) ------------------------------------------------------------ */
+
+/* fds from VF_FD_MAX up are never recorded: their addresses are reported as the kernel has them. */
+#define VF_FD_MAX 65536
+
+/*
+ * What one socket's program used where the kernel holds L or V.
+ *   local:  the bind was rewritten; a local address local_real is shown as local_shown (the
+ *           address the program bound: 0.0.0.0, ::, 127.0.0.1, ::ffff:127.0.0.1, a host address;
+ *           stored as IPv6, v4-mapped for IPv4).
+ *   remote: the program's 127.0.0.1 became remote_real (connect/send to 127.0.0.1, or a bind of
+ *           127.0.0.1): a peer or datagram source remote_real is shown as 127.0.0.1
+ *           (::ffff:127.0.0.1 on an IPv6 socket).
+ */
+struct vf_fd_state {
+  bool has_local;
+  struct in_addr local_real;
+  struct in6_addr local_shown;
+  bool has_remote;
+  struct in_addr remote_real;
+};
+
+/* Cheap (one relaxed load): is anything recorded for fd? */
+bool vf_fd_tracked(int fd);
+/* Copies fd's state into *out; false (and *out empty) when nothing is recorded or it is busy. */
+bool vf_fd_get(int fd, struct vf_fd_state *out);
+/* Replaces fd's whole state (dup, accept); an empty state clears it. */
+void vf_fd_put(int fd, const struct vf_fd_state *s);
+void vf_fd_clear(int fd);
+/* close_range(first, last): clears every recorded fd in [first, last]. */
+void vf_fd_clear_range(unsigned int first, unsigned int last);
+/* dup(from) == to: `to` gets from's state (or none). */
+void vf_fd_copy(int from, int to);
+void vf_fd_record_local(int fd, struct in_addr real, const struct in6_addr *shown);
+void vf_fd_record_remote(int fd, struct in_addr real);
+/*
+ * accept(listener) returned fd: fd gets the listener's remote part, and its local part unless the
+ * listener was bound to a wildcard (a connection really arrives at V; V is shown).
+ */
+void vf_fd_accepted(int listener, int fd);
+
+/*
+ * In a buffer where the kernel wrote a socket address of which `present` bytes are valid: replace
+ * the recorded L/V by what the program used. Pure; true if something changed. Only an address
+ * equal to local_real / remote_real is replaced, never the port or any other field.
+ */
+bool vf_show_local(const struct vf_fd_state *s, void *addr, socklen_t present);
+bool vf_show_remote(const struct vf_fd_state *s, void *addr, socklen_t present);
 
 /* ---- program names (program.c) -------------------------------------------------------------- */
 

@@ -5,8 +5,10 @@
 #
 # Only 127.0.0.0/8 and ::ffff:127.x addresses are used; every port is ephemeral (the first server
 # of a pair binds port 0, the second reuses the port the first got). Readiness comes through a
-# FIFO: a server prints "ready ADDR" once it listens, and every read has a timeout. Processes
-# started here are stopped by PID at exit. Prints "N passed, N failed" last; exit 1 on failure.
+# FIFO: a server prints "ready REAL shown SHOWN" once it listens, and every read has a timeout.
+# vf-probe reports each address as the kernel has it (REAL) and as the program sees it (SHOWN).
+# Processes started here are stopped by PID at exit. Prints "N passed, N failed" last; exit 1 on
+# failure.
 set -u
 
 BUILD=$(cd "${1:?usage: integration.sh BUILD_DIR}" && pwd)
@@ -53,23 +55,37 @@ in_session() {
   VIPFARM_SESSION=$session VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$@"
 }
 
-# start_server NAME SESSION PROGRAM ARGS...: starts "PROGRAM serve ARGS" in SESSION; sets $ready
-# to the address it reports. Its later output lines are read with next_line NAME.
-start_server() {
-  local name=$1 session=$2 program=$3
-  shift 3
+# start_cmd NAME SESSION CMD...: starts CMD in SESSION (SESSION "-": without any session) with its
+# stdout on a FIFO; sets $first_line to its first line of output (read with a timeout). Its later
+# lines are read with next_line NAME, its stderr is $RUN/NAME.err.
+start_cmd() {
+  local name=$1 session=$2
+  shift 2
   mkfifo "$RUN/$name.fifo"
-  VIPFARM_SESSION=$session VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB \
-    "$program" serve "$@" > "$RUN/$name.fifo" 2> "$RUN/$name.err" &
+  if [[ $session == - ]]; then
+    VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$@" > "$RUN/$name.fifo" 2> "$RUN/$name.err" &
+  else
+    VIPFARM_SESSION=$session VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB \
+      "$@" > "$RUN/$name.fifo" 2> "$RUN/$name.err" &
+  fi
   server_pids+=($!)
   local fd
   exec {fd}< "$RUN/$name.fifo"
   server_fd[$name]=$fd
-  ready=""
-  local line=""
-  read -r -t 10 -u "$fd" line
-  ready=${line#ready }
-  [[ $line == ready* ]] || ready="(server $name failed: '$line' $(cat "$RUN/$name.err"))"
+  first_line=""
+  read -r -t 10 -u "$fd" first_line
+}
+
+# start_server NAME SESSION PROGRAM ARGS...: starts "PROGRAM serve ARGS" in SESSION; sets $ready
+# to the address it really listens on and $shown to the one the program sees.
+start_server() {
+  local name=$1 session=$2 program=$3
+  shift 3
+  start_cmd "$name" "$session" "$program" serve "$@"
+  ready=${first_line#ready }
+  shown=${ready#* shown }
+  ready=${ready%% shown *}
+  [[ $first_line == ready* ]] || ready="(server $name failed: '$first_line' $(cat "$RUN/$name.err"))"
 }
 
 next_line() {
@@ -79,6 +95,9 @@ next_line() {
 }
 
 port_of() { echo "${1##*:}"; }
+
+# line_of LABEL TEXT: the line of TEXT starting with "LABEL ", without the label.
+line_of() { sed -n "s/^$1 //p" <<< "$2" | head -n 1; }
 
 # ---- the sessions ---------------------------------------------------------------------------
 # Session 7: L = 127.0.0.8, V = 127.100.0.7 for every program; vf-probe prefers loopback.
@@ -94,6 +113,7 @@ expect "session 7 bind 0.0.0.0:0 -> V" "$ready" "127.100.0.7:*"
 P=$(port_of "$ready")
 start_server s8-vip 8 "$PROBE" tcp 4 0.0.0.0 "$P" s8-vip
 expect "session 8 bind 0.0.0.0:$P -> V (same port as session 7)" "$ready" "127.100.0.8:$P"
+expect "... the program sees 0.0.0.0:$P" "$shown" "0.0.0.0:$P"
 
 echo "# bind 127.0.0.1 (TCP): each session lands on its loopback"
 start_server s7-lo 7 "$PROBE" tcp 4 127.0.0.1 0 s7-lo
@@ -101,12 +121,15 @@ expect "session 7 (prefers loopback) bind 127.0.0.1 -> L" "$ready" "127.0.0.8:*"
 P2=$(port_of "$ready")
 start_server s8-lo 8 "$NOVIP" tcp 4 127.0.0.1 "$P2" s8-lo
 expect "session 8 (no VIP) bind 127.0.0.1:$P2 -> L" "$ready" "127.0.0.9:$P2"
+expect "... the program sees 127.0.0.1:$P2" "$shown" "127.0.0.1:$P2"
 expect "session 8 (L and V, no prefer-loopback) bind 127.0.0.1 -> V" \
-  "$(in_session 8 "$PROBE" bind tcp 4 127.0.0.1 0)" "bound 127.100.0.8:*"
+  "$(in_session 8 "$PROBE" bind tcp 4 127.0.0.1 0)" "bound 127.100.0.8:* shown 127.0.0.1:*"
 
 echo "# connect 127.0.0.1: each session reaches its own server"
 out=$(in_session 7 "$PROBE" connect tcp 4 127.0.0.1 "$P2")
 expect "session 7 connect 127.0.0.1:$P2 reaches session 7's server" "${out##*reply }" "s7-lo"
+expect "... really connected to L, getpeername shows 127.0.0.1:$P2" "$(line_of remote "$out")" \
+  "127.0.0.8:$P2 shown 127.0.0.1:$P2"
 next_line s7-lo > /dev/null
 out=$(in_session 8 "$NOVIP" connect tcp 4 127.0.0.1 "$P2")
 expect "session 8 connect 127.0.0.1:$P2 reaches session 8's server" "${out##*reply }" "s8-lo"
@@ -114,7 +137,16 @@ next_line s8-lo > /dev/null
 out=$(in_session 7 "$PROBE" connect tcp 6 ::ffff:127.0.0.1 "$P2")
 expect "session 7 connect [::ffff:127.0.0.1]:$P2 (IPv6 socket) reaches session 7's server" \
   "${out##*reply }" "s7-lo"
+expect "... getpeername shows [::ffff:127.0.0.1]:$P2" "$(line_of remote "$out")" \
+  "[[]::ffff:127.0.0.8]:$P2 shown [[]::ffff:127.0.0.1]:$P2"
 next_line s7-lo > /dev/null
+out=$(in_session 7 "$PROBE" connect tcp 4 127.0.0.1 "$P2" from 127.0.0.1)
+expect "session 7 client bound to 127.0.0.1 (-> L) connects to 127.0.0.1:$P2" "${out##*reply }" "s7-lo"
+expect "... the server accepts a peer at L, shown as 127.0.0.1" "$(next_line s7-lo)" \
+  "peer 127.0.0.8:* shown 127.0.0.1:*"
+expect "... the client sees its own address as 127.0.0.1" "$(line_of local "$out")" \
+  "127.0.0.8:* shown 127.0.0.1:*"
+
 out=$(in_session 7 "$PROBE" connect tfo 4 127.0.0.1 "$P2")
 if [[ $out == *"error sendto(MSG_FASTOPEN): Operation not supported"* ]]; then
   echo "skip sendto(MSG_FASTOPEN): not supported by this kernel"
@@ -135,23 +167,39 @@ expect "session 8 UDP bind 127.0.0.1:$P3 -> L" "$ready" "127.0.0.9:$P3"
 for method in udp udpmsg udpmmsg; do
   out=$(in_session 7 "$PROBE" connect "$method" 4 127.0.0.1 "$P3")
   expect "session 7 $method to 127.0.0.1:$P3 reaches session 7's server" "${out##*reply }" "s7-udp"
+  expect "... the reply comes from L, its source is shown as 127.0.0.1:$P3" "$(line_of from "$out")" \
+    "127.0.0.8:$P3 shown 127.0.0.1:$P3"
   next_line s7-udp > /dev/null
 done
+out=$(in_session 7 "$PROBE" connect udp 6 ::ffff:127.0.0.1 "$P3")
+expect "session 7 IPv6 socket sendto [::ffff:127.0.0.1]:$P3: reply source shown as sent to" \
+  "$(line_of from "$out")" "[[]::ffff:127.0.0.8]:$P3 shown [[]::ffff:127.0.0.1]:$P3"
+next_line s7-udp > /dev/null
+out=$(in_session 7 "$PROBE" connect udp 4 127.0.0.1 "$P3" from 127.0.0.1)
+expect "session 7 UDP client bound to 127.0.0.1 (-> L): the server sees 127.0.0.1" \
+  "$(next_line s7-udp)" "peer 127.0.0.8:* shown 127.0.0.1:*"
 out=$(in_session 8 "$NOVIP" connect udp 4 127.0.0.1 "$P3")
 expect "session 8 sendto 127.0.0.1:$P3 reaches session 8's server" "${out##*reply }" "s8-udp"
 next_line s8-udp > /dev/null
 
 echo "# IPv6 dual-stack sockets (a JVM binds ::)"
-expect "session 7 AF_INET6 bind :: -> ::ffff:V" "$(in_session 7 "$PROBE" bind tcp 6 :: 0)" \
-  "bound [[]::ffff:127.100.0.7]:*"
-expect "session 7 AF_INET6 UDP bind :: -> ::ffff:V" "$(in_session 7 "$PROBE" bind udp 6 :: 0)" \
-  "bound [[]::ffff:127.100.0.7]:*"
+same_port() { # "bound REAL:P shown SHOWN:P" -> yes when both ports are equal
+  local real=${1%% shown *} shown=${1#* shown }
+  [[ ${real##*:} == "${shown##*:}" && ${real##*:} != 0 ]] && echo yes
+}
+out=$(in_session 7 "$PROBE" bind tcp 6 :: 0)
+expect "session 7 AF_INET6 bind :: -> ::ffff:V, the program sees ::" "$out" \
+  "bound [[]::ffff:127.100.0.7]:* shown [[]::]:*"
+expect "... with the real port" "$(same_port "$out")" "yes"
+expect "session 7 AF_INET6 UDP bind :: -> ::ffff:V, the program sees ::" \
+  "$(in_session 7 "$PROBE" bind udp 6 :: 0)" "bound [[]::ffff:127.100.0.7]:* shown [[]::]:*"
 expect "session 7 IPV6_V6ONLY bind :: passes through" \
-  "$(in_session 7 "$PROBE" bind tcp 6 :: 0 v6only)" "bound [[]::]:*"
-expect "session 8 AF_INET6 bind ::ffff:127.0.0.1 -> ::ffff:L" \
-  "$(in_session 8 "$NOVIP" bind tcp 6 ::ffff:127.0.0.1 0)" "bound [[]::ffff:127.0.0.9]:*"
+  "$(in_session 7 "$PROBE" bind tcp 6 :: 0 v6only)" "bound [[]::]:* shown [[]::]:*"
+expect "session 8 AF_INET6 bind ::ffff:127.0.0.1 -> ::ffff:L, shown as bound" \
+  "$(in_session 8 "$NOVIP" bind tcp 6 ::ffff:127.0.0.1 0)" \
+  "bound [[]::ffff:127.0.0.9]:* shown [[]::ffff:127.0.0.1]:*"
 expect "session 7 AF_INET6 bind ::1 passes through (no IPv6 loopback in rules v1)" \
-  "$(in_session 7 "$PROBE" bind tcp 6 ::1 0)" "bound [[]::1]:*"
+  "$(in_session 7 "$PROBE" bind tcp 6 ::1 0)" "bound [[]::1]:* shown [[]::1]:*"
 
 echo "# connect / send to another address from an unbound socket: the traffic leaves from V"
 out=$(in_session 7 "$PROBE" connect tcp 4 127.100.0.8 "$P")
@@ -174,9 +222,41 @@ expect "... sent from session 7's VIP" "$(next_line s8-udp-vip)" "peer 127.100.0
 echo "# excluded ports are never rewritten"
 write_rules 9 "vipfarm-rules 1" "session 9" "loopback4 127.0.0.10" "excluded-ports 1 $P2"
 expect "session 9 bind 127.0.0.1:$P2 (excluded) passes through" \
-  "$(in_session 9 "$PROBE" bind tcp 4 127.0.0.1 "$P2")" "bound 127.0.0.1:$P2"
-expect "session 9 bind 127.0.0.1:0 -> L" "$(in_session 9 "$PROBE" bind tcp 4 127.0.0.1 0)" \
-  "bound 127.0.0.10:*"
+  "$(in_session 9 "$PROBE" bind tcp 4 127.0.0.1 "$P2")" "bound 127.0.0.1:$P2 shown 127.0.0.1:$P2"
+out=$(in_session 9 "$PROBE" bind tcp 4 127.0.0.1 0)
+expect "session 9 bind 127.0.0.1:0 -> L, the program sees 127.0.0.1" "$out" \
+  "bound 127.0.0.10:* shown 127.0.0.1:*"
+expect "... with the real port" "$(same_port "$out")" "yes"
+
+echo "# what the program sees: outside a session, and the fd table across dup / close"
+out=$(in_session 7 "$PROBE" bind tcp 4 0.0.0.0 0)
+expect "session 7 bind 0.0.0.0 -> V, the program sees 0.0.0.0" "$out" \
+  "bound 127.100.0.7:* shown 0.0.0.0:*"
+expect "... with the real port" "$(same_port "$out")" "yes"
+expect "no session: bind 0.0.0.0 shows the real address" \
+  "$(VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$PROBE" bind tcp 4 0.0.0.0 0)" \
+  "bound 0.0.0.0:* shown 0.0.0.0:*"
+expect "no session: bind 127.0.0.9 shows the real address" \
+  "$(VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$PROBE" bind tcp 4 127.0.0.9 0)" \
+  "bound 127.0.0.9:* shown 127.0.0.9:*"
+expect "session 9: an explicit bind to L itself is not rewritten and shows L" \
+  "$(in_session 9 "$PROBE" bind tcp 4 127.0.0.10 0)" "bound 127.0.0.10:* shown 127.0.0.10:*"
+out=$(in_session 9 "$PROBE" fdcheck 127.0.0.1)
+for kind in dup dupfd dupfd-cloexec dup2 dup3; do
+  expect "session 9 $kind of a socket bound to 127.0.0.1 (-> L) shows 127.0.0.1" \
+    "$(line_of "$kind" "$out")" "127.0.0.10:* shown 127.0.0.1:*"
+done
+if [[ $out == *"skip high"* ]]; then
+  echo "skip fd 70000: RLIMIT_NOFILE too low"
+else
+  expect "session 9 fd 70000 (beyond the table) shows the real address" \
+    "$(line_of high "$out")" "127.0.0.10:* shown 127.0.0.10:*"
+fi
+for kind in after-close after-close-range after-raw-close dup2-over; do
+  expect "session 9 $kind: a plain socket on the reused fd number shows the real address" \
+    "$(line_of "$kind" "$out")" "127.0.0.10:* shown 127.0.0.10:*"
+done
+expect "session 9 fdcheck ran to the end" "$(grep -c '^error' <<< "$out")" "0"
 
 echo "# fail-open: a broken or missing rules file leaves the program untouched, said once"
 write_rules 10 "vipfarm-rules 2" "vip4 127.100.0.10"
@@ -225,22 +305,59 @@ echo "# another library's constructor binds and connects before the shim's const
 out=$(VF_CTOR_CONNECT=127.0.0.1:$P2 VIPFARM_SHIM_LOG=debug \
   LD_PRELOAD="$LIB $BUILD/libvf-ctor.so" VIPFARM_SESSION=7 VIPFARM_RUN_DIR=$RUN \
   "$PROBE" bind tcp 4 0.0.0.0 0 2> "$RUN/err")
-expect "the shim was initialised by the constructor's bind" "$(grep -o 'first call: [a-z]*' "$RUN/err")" \
-  "first call: bind"
+expect "the shim was initialised by the constructor's first socket call" \
+  "$(grep -o 'first call: [a-z]*' "$RUN/err")" "first call: socket"
 expect "constructor bind 0.0.0.0 -> V" "$(echo "$out" | grep '^ctor-bound')" "ctor-bound 127.100.0.7:*"
 expect "constructor connect 127.0.0.1:$P2 -> session 7's server" "$(echo "$out" | grep '^ctor-local')" \
   "ctor-local 127.0.0.*"
 next_line s7-lo > /dev/null
-expect "main's bind 0.0.0.0 -> V" "$(echo "$out" | grep '^bound')" "bound 127.100.0.7:*"
+expect "main's bind 0.0.0.0 -> V" "$(echo "$out" | grep '^bound')" "bound 127.100.0.7:* shown 0.0.0.0:*"
 
 if command -v python3 > /dev/null; then
-  echo "# a real runtime: python3 binds :: on an AF_INET6 socket"
+  echo "# a real runtime: python3 (accept4, fcntl64 dup, getsockname/getpeername)"
   out=$(in_session 7 python3 -c 'import socket
 s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 s.bind(("::", 0))
-print(s.getsockname()[0])')
-  expect "python3 bind :: -> ::ffff:V" "$out" "::ffff:127.100.0.7"
+print("v6", s.getsockname()[0])
+lst = socket.socket()
+lst.bind(("127.0.0.1", 0))
+lst.listen()
+c = socket.socket()
+c.bind(("127.0.0.1", 0))
+c.connect(lst.getsockname())
+a, peer = lst.accept()
+d = lst.dup()
+print("listener", lst.getsockname()[0], "dup", d.getsockname()[0])
+print("accepted", peer[0], a.getpeername()[0], a.getsockname()[0])
+print("client", c.getsockname()[0], c.getpeername()[0])
+print("ports", lst.getsockname()[1] == c.getpeername()[1] == a.getsockname()[1])')
+  expect "python3 bind :: -> ::ffff:V, the program sees ::" "$(line_of v6 "$out")" "::"
+  expect "python3 listener bound 127.0.0.1 (-> V) and its socket.dup() show 127.0.0.1" \
+    "$(line_of listener "$out")" "127.0.0.1 dup 127.0.0.1"
+  expect "python3 accept4 of a client bound to 127.0.0.1 (-> V): everything shows 127.0.0.1" \
+    "$(line_of accepted "$out")" "127.0.0.1 127.0.0.1 127.0.0.1"
+  expect "python3 client sees 127.0.0.1 on both ends" "$(line_of client "$out")" "127.0.0.1 127.0.0.1"
+  expect "python3 sees the real ports" "$(line_of ports "$out")" "True"
+
+  echo "# python3 -m http.server --bind 0.0.0.0: reports 0.0.0.0, no reverse lookup of V"
+  start_cmd http 7 python3 -u -m http.server 0 --bind 0.0.0.0
+  expect "http.server prints 0.0.0.0 and its port at once" "$first_line" \
+    "Serving HTTP on 0.0.0.0 port [1-9]* (http://0.0.0.0:[1-9]*/) ..."
+  HP=${first_line#Serving HTTP on 0.0.0.0 port }
+  HP=${HP%% *}
+  out=$(in_session 7 python3 -c 'import sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+r = opener.open("http://127.0.0.1:%s/" % sys.argv[1], timeout=5)
+print(r.status)' "$HP" 2>&1)
+  expect "session 7 fetches http://127.0.0.1:$HP/ from it (127.0.0.1 -> V)" "$out" "200"
+  out=$(python3 -c 'import sys, urllib.request
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never a proxy
+r = opener.open("http://127.100.0.7:%s/" % sys.argv[1], timeout=5)
+print(r.status)' "$HP" 2>&1)
+  expect "... it really listens on V: reached at 127.100.0.7:$HP from outside the session" "$out" "200"
+  expect "... and its log shows the clients as 127.0.0.1" \
+    "$(grep -c '^127\.0\.0\.1 - - .*"GET / HTTP/1.1" 200' "$RUN/http.err")" "2"
 fi
 
 echo "$passed passed, $failed failed"

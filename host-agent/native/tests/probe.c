@@ -1,25 +1,39 @@
 /*
- * vf-probe: a small socket program the integration tests run under the preload. It reports what
- * the kernel really did (getsockname / the peer's address), one line per fact, on stdout.
+ * vf-probe: a small socket program the integration tests run under the preload. It reports each
+ * address twice, one fact per line on stdout: "LABEL REAL shown SHOWN", where REAL is what the
+ * kernel really did (raw syscalls, which the shim does not see) and SHOWN what the program sees
+ * through libc (getsockname, getpeername, accept, recvfrom/recvmsg/recvmmsg: the shim's view).
  *
- *   vf-probe bind    tcp|udp 4|6 ADDR PORT [v6only] [times N]   -> "bound A" per bind
- *   vf-probe serve   tcp|udp 4|6 ADDR PORT TAG                  -> "ready A", then "peer A" per client;
- *                                                                   answers each client with TAG
- *   vf-probe connect tcp|udp|udpmsg|udpmmsg|tfo 4|6 ADDR PORT  -> "local A", "reply TAG"
+ *   vf-probe bind    tcp|udp 4|6 ADDR PORT [v6only] [times N]   -> "bound" per bind
+ *   vf-probe serve   tcp|udp 4|6 ADDR PORT TAG                  -> "ready", then "peer" per client
+ *                                                                   (accept / recvfrom); answers TAG
+ *   vf-probe connect tcp|udp|udpmsg|udpmmsg|tfo 4|6 ADDR PORT [from IP]
+ *                      -> "local", for tcp/tfo "remote" (getpeername), for udp* "from" (the reply's
+ *                         source through recvfrom / recvmsg / recvmmsg), then "reply TAG".
+ *                         `from IP` binds the client to IP:0 first.
+ *   vf-probe fdcheck ADDR                                        -> the fd table's bookkeeping:
+ *                      binds a TCP socket to ADDR:0, then "dup", "dupfd", "dupfd-cloexec", "dup2",
+ *                      "dup3", "high" (a dup at fd 70000, or "skip high"); then a plain socket
+ *                      bound (raw syscalls) to the real address reuses the fd number after
+ *                      close ("after-close"), close_range ("after-close-range"), a raw close
+ *                      ("after-raw-close"), and dup2 over a recorded fd ("dup2-over")
  *   vf-probe watch   ADDR                                        -> per stdin line "expect IP MS":
- *                      binds ADDR:0 on fresh TCP sockets until it lands on IP or MS ms pass;
- *                      "got IP after N ms" / "timeout last A"
+ *                      binds ADDR:0 on fresh TCP sockets until it really lands on IP or MS ms
+ *                      pass; "got IP after N ms" / "timeout last A"
  * Exit status 0 on success, 1 with "error WHAT: strerror" on stdout otherwise. Every blocking
  * call has a timeout (alarm, SO_RCVTIMEO): a broken shim fails a test, never hangs it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,15 +57,37 @@ static void format(const struct sockaddr_storage *ss, char *buf, size_t len) {
   }
 }
 
-static void print_local(const char *label, int fd) {
-  struct sockaddr_storage ss;
-  socklen_t len = sizeof ss;
-  memset(&ss, 0, sizeof ss);
-  if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) fail("getsockname");
-  char text[80];
-  format(&ss, text, sizeof text);
-  printf("%s %s\n", label, text);
+static void print_pair(const char *label, const struct sockaddr_storage *real,
+                       const struct sockaddr_storage *shown) {
+  char r[80], s[80];
+  format(real, r, sizeof r);
+  format(shown, s, sizeof s);
+  printf("%s %s shown %s\n", label, r, s);
   fflush(stdout);
+}
+
+/* getsockname (peer = 0) or getpeername (peer = 1): the kernel's answer and the program's. */
+static void print_name(const char *label, int fd, int peer) {
+  struct sockaddr_storage real, shown;
+  socklen_t rlen = sizeof real, slen = sizeof shown;
+  memset(&real, 0, sizeof real);
+  memset(&shown, 0, sizeof shown);
+  if (syscall(peer ? SYS_getpeername : SYS_getsockname, fd, &real, &rlen) != 0) fail("raw name");
+  int r = peer ? getpeername(fd, (struct sockaddr *)&shown, &slen)
+               : getsockname(fd, (struct sockaddr *)&shown, &slen);
+  if (r != 0) fail(peer ? "getpeername" : "getsockname");
+  if (slen != rlen) fail("address length changed");
+  print_pair(label, &real, &shown);
+}
+
+static void print_local(const char *label, int fd) { print_name(label, fd, 0); }
+
+/* The source of the next datagram as the kernel has it, without consuming it. */
+static void peek_source(int fd, struct sockaddr_storage *real) {
+  char byte;
+  socklen_t len = sizeof *real;
+  memset(real, 0, sizeof *real);
+  if (syscall(SYS_recvfrom, fd, &byte, 1, MSG_PEEK, real, &len) < 0) fail("raw recvfrom");
 }
 
 static socklen_t make_addr(int family, const char *ip, const char *port, struct sockaddr_storage *ss) {
@@ -96,13 +132,6 @@ static int cmd_bind(int argc, char **argv) {
   return 0;
 }
 
-static void print_peer(const struct sockaddr_storage *ss) {
-  char text[80];
-  format(ss, text, sizeof text);
-  printf("peer %s\n", text);
-  fflush(stdout);
-}
-
 static int cmd_serve(char **argv) {
   int stream = strcmp(argv[2], "tcp") == 0, family = atoi(argv[3]);
   const char *tag = argv[6];
@@ -125,26 +154,36 @@ static int cmd_serve(char **argv) {
     if (stream) {
       int c = accept(fd, (struct sockaddr *)&peer, &plen);
       if (c < 0) fail("accept");
-      print_peer(&peer);
+      struct sockaddr_storage real;
+      socklen_t rlen = sizeof real;
+      memset(&real, 0, sizeof real);
+      if (syscall(SYS_getpeername, c, &real, &rlen) != 0) fail("raw getpeername");
+      print_pair("peer", &real, &peer);
       ssize_t n = recv(c, buf, sizeof buf, MSG_DONTWAIT); /* tfo data, if any; not needed */
       (void)n;
       dprintf(c, "%s\n", tag);
       close(c);
     } else {
+      struct sockaddr_storage real;
+      peek_source(fd, &real);
       ssize_t n = recvfrom(fd, buf, sizeof buf, 0, (struct sockaddr *)&peer, &plen);
       if (n < 0) fail("recvfrom");
-      print_peer(&peer);
+      print_pair("peer", &real, &peer);
       if (sendto(fd, tag, strlen(tag), 0, (struct sockaddr *)&peer, plen) < 0) fail("sendto");
     }
   }
 }
 
-static int cmd_connect(char **argv) {
+static int cmd_connect(int argc, char **argv) {
   const char *method = argv[2];
   int family = atoi(argv[3]);
   int stream = strcmp(method, "tcp") == 0 || strcmp(method, "tfo") == 0;
   int fd = make_socket(family, stream);
   struct sockaddr_storage ss;
+  if (argc >= 8 && strcmp(argv[6], "from") == 0) {
+    socklen_t from_len = make_addr(family, argv[7], "0", &ss);
+    if (bind(fd, (struct sockaddr *)&ss, from_len) != 0) fail("bind");
+  }
   socklen_t len = make_addr(family, argv[4], argv[5], &ss);
   const char hello[] = "hello";
   if (strcmp(method, "tcp") == 0) {
@@ -171,11 +210,126 @@ static int cmd_connect(char **argv) {
   }
   print_local("local", fd);
   char buf[256];
-  ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
-  if (n < 0) fail("recv");
+  ssize_t n;
+  if (stream) {
+    print_name("remote", fd, 1);
+    n = recv(fd, buf, sizeof buf - 1, 0);
+    if (n < 0) fail("recv");
+  } else {
+    /* the reply's source, through the call that matches the send method */
+    struct sockaddr_storage real, from;
+    socklen_t from_len = sizeof from;
+    memset(&from, 0, sizeof from);
+    peek_source(fd, &real);
+    if (strcmp(method, "udp") == 0) {
+      n = recvfrom(fd, buf, sizeof buf - 1, 0, (struct sockaddr *)&from, &from_len);
+      if (n < 0) fail("recvfrom");
+    } else {
+      struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf - 1};
+      struct msghdr msg = {.msg_name = &from, .msg_namelen = from_len, .msg_iov = &iov,
+                           .msg_iovlen = 1};
+      if (strcmp(method, "udpmsg") == 0) {
+        n = recvmsg(fd, &msg, 0);
+        if (n < 0) fail("recvmsg");
+      } else {
+        struct mmsghdr m = {.msg_hdr = msg};
+        if (recvmmsg(fd, &m, 1, 0, NULL) != 1) fail("recvmmsg");
+        n = (ssize_t)m.msg_len;
+      }
+    }
+    print_pair("from", &real, &from);
+  }
   buf[n] = '\0';
   buf[strcspn(buf, "\n")] = '\0';
   printf("reply %s\n", buf);
+  return 0;
+}
+
+/* A TCP socket made and bound with raw syscalls: the shim neither sees nor records it. */
+static int raw_plain_socket(const struct sockaddr_storage *real) {
+  int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("raw socket");
+  struct sockaddr_in sin;
+  memcpy(&sin, real, sizeof sin);
+  sin.sin_port = 0;
+  if (syscall(SYS_bind, fd, &sin, sizeof sin) != 0) fail("raw bind");
+  return fd;
+}
+
+static int bound_socket(const char *addr) {
+  int fd = make_socket(4, 1);
+  struct sockaddr_storage ss;
+  socklen_t len = make_addr(4, addr, "0", &ss);
+  if (bind(fd, (struct sockaddr *)&ss, len) != 0) fail("bind");
+  return fd;
+}
+
+static void expect_fd(int got, int want, const char *what) {
+  if (got != want) {
+    printf("error %s: got fd %d, expected %d\n", what, got, want);
+    exit(1);
+  }
+}
+
+static int cmd_fdcheck(char **argv) {
+  int s = bound_socket(argv[2]);
+  print_local("bound", s);
+  struct sockaddr_storage real;
+  socklen_t rlen = sizeof real;
+  if (syscall(SYS_getsockname, s, &real, &rlen) != 0) fail("raw getsockname");
+
+  int d1 = dup(s), d2 = fcntl(s, F_DUPFD, 50), d3 = fcntl(s, F_DUPFD_CLOEXEC, 60);
+  int d4 = dup2(s, 70), d5 = dup3(s, 80, O_CLOEXEC);
+  if (d1 < 0 || d2 < 0 || d3 < 0 || d4 < 0 || d5 < 0) fail("dup");
+  print_local("dup", d1);
+  print_local("dupfd", d2);
+  print_local("dupfd-cloexec", d3);
+  print_local("dup2", d4);
+  print_local("dup3", d5);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max > 70001) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  int high = dup2(s, 70000);
+  if (high == 70000) {
+    print_local("high", high);
+    close(high);
+  } else {
+    printf("skip high\n");
+  }
+  close(d1), close(d2), close(d3), close(d4), close(d5);
+
+  /* the number of a recorded socket, reused by a socket the shim never saw */
+  close(s);
+  int p = raw_plain_socket(&real);
+  expect_fd(p, s, "reuse after close");
+  print_local("after-close", p);
+  close(p);
+
+  s = bound_socket(argv[2]);
+  if (close_range((unsigned)s, (unsigned)s, 0) != 0) fail("close_range");
+  p = raw_plain_socket(&real);
+  expect_fd(p, s, "reuse after close_range");
+  print_local("after-close-range", p);
+  close(p);
+
+  /* closed behind the shim's back: the next socket() must not inherit the entry */
+  s = bound_socket(argv[2]);
+  syscall(SYS_close, s);
+  p = make_socket(4, 1);
+  expect_fd(p, s, "reuse after raw close");
+  struct sockaddr_in sin;
+  memcpy(&sin, &real, sizeof sin);
+  sin.sin_port = 0;
+  if (syscall(SYS_bind, p, &sin, sizeof sin) != 0) fail("raw bind");
+  print_local("after-raw-close", p);
+  close(p);
+
+  s = bound_socket(argv[2]);
+  p = raw_plain_socket(&real);
+  if (dup2(p, s) != s) fail("dup2");
+  print_local("dup2-over", s);
   return 0;
 }
 
@@ -201,7 +355,7 @@ static int cmd_watch(char **argv) {
       if (bind(fd, (struct sockaddr *)&ss, len) != 0) fail("bind");
       struct sockaddr_in sin;
       socklen_t slen = sizeof sin;
-      getsockname(fd, (struct sockaddr *)&sin, &slen);
+      syscall(SYS_getsockname, fd, &sin, &slen); /* where it really landed */
       close(fd);
       inet_ntop(AF_INET, &sin.sin_addr, got, sizeof got);
       long long elapsed = now_ms() - start;
@@ -224,7 +378,8 @@ static int cmd_watch(char **argv) {
 int main(int argc, char **argv) {
   if (argc >= 6 && strcmp(argv[1], "bind") == 0) return cmd_bind(argc, argv);
   if (argc >= 7 && strcmp(argv[1], "serve") == 0) return cmd_serve(argv);
-  if (argc >= 6 && strcmp(argv[1], "connect") == 0) return cmd_connect(argv);
+  if (argc >= 6 && strcmp(argv[1], "connect") == 0) return cmd_connect(argc, argv);
+  if (argc >= 3 && strcmp(argv[1], "fdcheck") == 0) return cmd_fdcheck(argv);
   if (argc >= 3 && strcmp(argv[1], "watch") == 0) return cmd_watch(argv);
   fprintf(stderr, "usage: see the comment at the top of tests/probe.c\n");
   return 2;

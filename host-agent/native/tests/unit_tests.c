@@ -1,11 +1,14 @@
 /*
  * Unit tests of the pure parts of the shim, without the preload: rules parsing (rules.c), address
- * classification and the rewrite decision (addr.c), program names (program.c).
+ * classification and the rewrite decision (addr.c), program names (program.c), the per-socket
+ * table and the address translation back to what the program used (fdtab.c).
  * Prints one line per failed check and "N passed, N failed" last; exits nonzero on any failure.
  */
 #include "shim.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +355,191 @@ static void test_decide_inactive(void) {
   CHECK(d.action == VF_PASS);
 }
 
+static void test_decide_target(void) {
+  struct vf_rules r;
+  struct sockaddr_storage ss;
+  struct vf_decision d;
+  CHECK(parse_for(EXAMPLE, &curl, &r)); /* L 127.0.0.8, V 127.100.0.7, prefers loopback */
+  socklen_t len = sa("[::ffff:127.0.0.1]:80", &ss);
+  vf_decide(&r, VF_CALL_CONNECT, (struct sockaddr *)&ss, len, false, &d);
+  CHECK(d.action == VF_REPLACE && d.cls == VF_ADDR_LOCALHOST);
+  CHECK_STR(ip4(d.target), "127.0.0.8");
+  len = sa("[::]:80", &ss);
+  vf_decide(&r, VF_CALL_BIND, (struct sockaddr *)&ss, len, false, &d);
+  CHECK(d.action == VF_REPLACE && d.cls == VF_ADDR_WILDCARD);
+  CHECK_STR(ip4(d.target), "127.100.0.7");
+  len = sa("127.100.0.8:80", &ss);
+  vf_decide(&r, VF_CALL_CONNECT, (struct sockaddr *)&ss, len, false, &d);
+  CHECK(d.action == VF_BIND_SOURCE && d.cls == VF_ADDR_V4);
+}
+
+/* ---- the fd table and what the program sees ------------------------------------------------- */
+
+static struct in_addr a4(const char *text) {
+  struct in_addr a;
+  if (inet_pton(AF_INET, text, &a) != 1) abort();
+  return a;
+}
+
+static struct in6_addr a6(const char *text) {
+  struct in6_addr a;
+  if (inet_pton(AF_INET6, text, &a) != 1) abort();
+  return a;
+}
+
+/* The address getsockname (local) or getpeername (remote) shows for fd when the kernel has
+   `kernel`, with `present` bytes of it in the buffer (0: all of it). */
+static const char *shown(int fd, bool local, const char *kernel, socklen_t present) {
+  static char out[128];
+  struct sockaddr_storage ss;
+  socklen_t len = sa(kernel, &ss);
+  struct vf_fd_state st;
+  vf_fd_get(fd, &st);
+  if (local) vf_show_local(&st, &ss, present ? present : len);
+  else vf_show_remote(&st, &ss, present ? present : len);
+  if (ss.ss_family == AF_INET6 && ((struct sockaddr_in6 *)&ss)->sin6_scope_id != 3) {
+    return "scope id changed";
+  }
+  vf_sockaddr_format((struct sockaddr *)&ss, len, out, sizeof out);
+  return out;
+}
+
+static void test_fd_local(void) {
+  CHECK(!vf_fd_tracked(10));
+  struct in6_addr any4 = a6("::ffff:0.0.0.0");
+  vf_fd_record_local(10, a4("127.100.0.7"), &any4);
+  CHECK(vf_fd_tracked(10));
+  CHECK_STR(shown(10, true, "127.100.0.7:8000", 0), "0.0.0.0:8000");
+  CHECK_STR(shown(10, true, "127.100.0.8:8000", 0), "127.100.0.8:8000"); /* not ours: as is */
+  CHECK_STR(shown(10, true, "127.100.0.7:8000", 7), "127.100.0.7:8000"); /* IP cut off */
+  CHECK_STR(shown(10, false, "127.100.0.7:8000", 0), "127.100.0.7:8000"); /* no remote part */
+
+  struct in6_addr any6 = a6("::");
+  vf_fd_record_local(11, a4("127.100.0.7"), &any6);
+  CHECK_STR(shown(11, true, "[::ffff:127.100.0.7]:8000", 0), "[::]:8000");
+  CHECK_STR(shown(11, true, "[::ffff:127.100.0.7]:8000", 23), "[::ffff:127.100.0.7]:8000");
+  CHECK_STR(shown(11, true, "[fd00::1]:8000", 0), "[fd00::1]:8000");
+  struct in6_addr host = a6("fd00::3");
+  vf_fd_record_local(12, a4("127.100.0.7"), &host);
+  CHECK_STR(shown(12, true, "[::ffff:127.100.0.7]:8000", 0), "[fd00::3]:8000");
+  CHECK_STR(shown(12, true, "127.100.0.7:8000", 0), "127.100.0.7:8000"); /* not v4-mapped */
+  vf_fd_clear(10);
+  vf_fd_clear(11);
+  vf_fd_clear(12);
+  CHECK(!vf_fd_tracked(10) && !vf_fd_tracked(11) && !vf_fd_tracked(12));
+  CHECK_STR(shown(10, true, "127.100.0.7:8000", 0), "127.100.0.7:8000");
+}
+
+static void test_fd_remote(void) {
+  vf_fd_record_remote(20, a4("127.0.0.8"));
+  CHECK_STR(shown(20, false, "127.0.0.8:53", 0), "127.0.0.1:53");
+  CHECK_STR(shown(20, false, "[::ffff:127.0.0.8]:53", 0), "[::ffff:127.0.0.1]:53");
+  CHECK_STR(shown(20, false, "127.0.0.9:53", 0), "127.0.0.9:53");
+  CHECK_STR(shown(20, true, "127.0.0.8:53", 0), "127.0.0.8:53"); /* no local part */
+  /* a bind of 127.0.0.1 records both parts; recording one keeps the other */
+  struct in6_addr lo = a6("::ffff:127.0.0.1");
+  vf_fd_record_local(20, a4("127.0.0.8"), &lo);
+  CHECK_STR(shown(20, true, "127.0.0.8:80", 0), "127.0.0.1:80");
+  CHECK_STR(shown(20, false, "127.0.0.8:53", 0), "127.0.0.1:53");
+  vf_fd_record_remote(20, a4("127.100.0.7"));
+  CHECK_STR(shown(20, true, "127.0.0.8:80", 0), "127.0.0.1:80");
+  CHECK_STR(shown(20, false, "127.100.0.7:53", 0), "127.0.0.1:53");
+  vf_fd_clear(20);
+}
+
+static void test_fd_dup_close(void) {
+  struct in6_addr lo = a6("::ffff:127.0.0.1");
+  vf_fd_record_local(30, a4("127.0.0.8"), &lo);
+  vf_fd_record_remote(30, a4("127.0.0.8"));
+  vf_fd_copy(30, 31); /* dup */
+  CHECK_STR(shown(31, true, "127.0.0.8:80", 0), "127.0.0.1:80");
+  CHECK_STR(shown(31, false, "127.0.0.8:80", 0), "127.0.0.1:80");
+  vf_fd_copy(39, 31); /* dup2 of an untracked fd over a tracked one */
+  CHECK(!vf_fd_tracked(31));
+  vf_fd_copy(30, 32);
+  vf_fd_copy(30, 35);
+  vf_fd_copy(30, 40);
+  vf_fd_clear_range(31, 35); /* close_range */
+  CHECK(vf_fd_tracked(30) && !vf_fd_tracked(32) && !vf_fd_tracked(35) && vf_fd_tracked(40));
+  vf_fd_clear_range(0, ~0U);
+  CHECK(!vf_fd_tracked(30) && !vf_fd_tracked(40));
+}
+
+static void test_fd_accept(void) {
+  struct in6_addr lo = a6("::ffff:127.0.0.1"), any = a6("::");
+  vf_fd_record_local(50, a4("127.0.0.8"), &lo); /* listener bound to 127.0.0.1 -> L */
+  vf_fd_record_remote(50, a4("127.0.0.8"));
+  vf_fd_record_local(51, a4("127.100.0.7"), &any); /* listener bound to :: -> V */
+  vf_fd_record_remote(52, a4("127.0.0.8"));        /* stale entry of the accepted fd number */
+  vf_fd_accepted(50, 52);
+  CHECK_STR(shown(52, true, "127.0.0.8:80", 0), "127.0.0.1:80");
+  CHECK_STR(shown(52, false, "127.0.0.8:4242", 0), "127.0.0.1:4242");
+  CHECK_STR(shown(52, false, "127.0.0.1:4242", 0), "127.0.0.1:4242");
+  CHECK_STR(shown(52, false, "127.100.0.8:4242", 0), "127.100.0.8:4242");
+  vf_fd_accepted(51, 53); /* a connection to a wildcard listener really arrived at V */
+  CHECK(!vf_fd_tracked(53));
+  CHECK_STR(shown(53, true, "[::ffff:127.100.0.7]:80", 0), "[::ffff:127.100.0.7]:80");
+  vf_fd_accepted(59, 52); /* untracked listener: the stale entry goes */
+  CHECK(!vf_fd_tracked(52));
+  vf_fd_clear_range(0, ~0U);
+}
+
+static void test_fd_bounds(void) {
+  struct in6_addr lo = a6("::ffff:127.0.0.1");
+  vf_fd_record_local(VF_FD_MAX, a4("127.0.0.8"), &lo);
+  vf_fd_record_remote(VF_FD_MAX + 5, a4("127.0.0.8"));
+  vf_fd_record_local(-1, a4("127.0.0.8"), &lo);
+  CHECK(!vf_fd_tracked(VF_FD_MAX) && !vf_fd_tracked(VF_FD_MAX + 5) && !vf_fd_tracked(-1));
+  CHECK_STR(shown(VF_FD_MAX, true, "127.0.0.8:80", 0), "127.0.0.8:80");
+  vf_fd_record_local(VF_FD_MAX - 1, a4("127.0.0.8"), &lo);
+  CHECK_STR(shown(VF_FD_MAX - 1, true, "127.0.0.8:80", 0), "127.0.0.1:80");
+  vf_fd_copy(VF_FD_MAX - 1, VF_FD_MAX); /* dup to a number beyond the table: nothing recorded */
+  CHECK(!vf_fd_tracked(VF_FD_MAX));
+  vf_fd_clear_range(0, ~0U);
+  CHECK(!vf_fd_tracked(VF_FD_MAX - 1));
+  struct vf_fd_state st = {.has_remote = true, .remote_real = a4("127.0.0.8")};
+  struct sockaddr un = {.sa_family = AF_UNIX};
+  CHECK(!vf_show_remote(&st, &un, sizeof un));
+  CHECK(!vf_show_remote(&st, NULL, 16));
+  CHECK(!vf_show_remote(&st, &un, 1));
+}
+
+/* One writer flips fd 60 between two consistent states; readers must never see a mix. */
+static atomic_bool stress_stop;
+static atomic_int torn_reads;
+
+static void *stress_reader(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stress_stop)) {
+    struct vf_fd_state st;
+    if (!vf_fd_get(60, &st)) continue;
+    if (!st.has_local || memcmp(&st.local_shown.s6_addr[12], &st.local_real, 4) != 0 ||
+        (st.has_remote && st.remote_real.s_addr != st.local_real.s_addr)) {
+      atomic_fetch_add(&torn_reads, 1);
+    }
+  }
+  return NULL;
+}
+
+static void test_fd_concurrent(void) {
+  pthread_t readers[3];
+  for (int i = 0; i < 3; i++) pthread_create(&readers[i], NULL, stress_reader, NULL);
+  for (int i = 0; i < 200000; i++) {
+    char ip[32];
+    snprintf(ip, sizeof ip, "127.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255, (i & 255) | 1);
+    struct vf_fd_state st = {.has_local = true, .local_real = a4(ip), .has_remote = (i & 1) != 0,
+                             .remote_real = a4(ip)};
+    char mapped[48];
+    snprintf(mapped, sizeof mapped, "::ffff:%s", ip);
+    st.local_shown = a6(mapped);
+    vf_fd_put(60, &st);
+  }
+  atomic_store(&stress_stop, true);
+  for (int i = 0; i < 3; i++) pthread_join(readers[i], NULL);
+  CHECK(atomic_load(&torn_reads) == 0);
+  vf_fd_clear(60);
+}
+
 /* ---- program names ------------------------------------------------------------------------- */
 
 static void test_program(void) {
@@ -382,6 +570,13 @@ int main(void) {
   test_decide_vip_only();
   test_decide_connect_send();
   test_decide_inactive();
+  test_decide_target();
+  test_fd_local();
+  test_fd_remote();
+  test_fd_dup_close();
+  test_fd_accept();
+  test_fd_bounds();
+  test_fd_concurrent();
   test_program();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -10,6 +10,9 @@ import java.util.List;
  * @param clusterPort this member's Hazelcast port; 0 picks a free one
  * @param clusterMembers {@code host:port} of other members to join (TCP-IP join; multicast is off)
  * @param bindAddress the address Hazelcast and the clustered event bus bind to
+ * @param tlsCert PEM certificate the gateway serves HTTPS with, or null for plain HTTP (with {@code tlsKey})
+ * @param tlsKey PEM private key of {@code tlsCert}, or null
+ * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  */
 public record NodeOptions(
     Role role,
@@ -21,14 +24,28 @@ public record NodeOptions(
     String clusterName,
     int clusterPort,
     List<String> clusterMembers,
-    String bindAddress) {
+    String bindAddress,
+    Path tlsCert,
+    Path tlsKey,
+    List<String> webhookAllow) {
 
   public NodeOptions {
     clusterMembers = List.copyOf(clusterMembers);
+    webhookAllow = List.copyOf(webhookAllow);
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
+    }
+  }
+
+  /** Plain HTTP, loopback-only webhooks. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        null, null, List.of());
   }
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow);
   }
 }

@@ -25,6 +25,9 @@ public final class StartCommandLine {
       "  --cluster-port N           this member's cluster port (default 5701; 0 picks a free port)",
       "  --cluster-members H:P,...  other members to join (default: none, a single-member cluster)",
       "  --bind-address ADDR        address the cluster binds to (default 127.0.0.1)",
+      "  --tls-cert FILE            serve the gateway over HTTPS with this PEM certificate (needs --tls-key)",
+      "  --tls-key FILE             the PEM private key of --tls-cert",
+      "  --webhook-allow H,...      non-loopback webhook hosts allowed (host, *.domain, or *; default none)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");
 
@@ -42,6 +45,9 @@ public final class StartCommandLine {
     int clusterPort = 5701;
     List<String> members = new ArrayList<>();
     String bindAddress = "127.0.0.1";
+    Path tlsCert = null;
+    Path tlsKey = null;
+    List<String> webhookAllow = new ArrayList<>();
 
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
@@ -72,8 +78,14 @@ public final class StartCommandLine {
         case "--cluster-port" -> clusterPort = port(name, value);
         case "--cluster-members" -> members = members(value);
         case "--bind-address" -> bindAddress = nonBlank(name, value);
+        case "--tls-cert" -> tlsCert = readableFile(name, value);
+        case "--tls-key" -> tlsKey = readableFile(name, value);
+        case "--webhook-allow" -> webhookAllow = webhookHosts(value);
         default -> throw new UsageException("unknown option " + name);
       }
+    }
+    if ((tlsCert == null) != (tlsKey == null)) {
+      throw new UsageException("--tls-cert and --tls-key go together");
     }
     return new NodeOptions(
         role,
@@ -85,7 +97,33 @@ public final class StartCommandLine {
         clusterName,
         clusterPort,
         members,
-        bindAddress);
+        bindAddress,
+        tlsCert,
+        tlsKey,
+        webhookAllow);
+  }
+
+  private static Path readableFile(String name, String value) {
+    Path path = Path.of(nonBlank(name, value)).toAbsolutePath();
+    if (!java.nio.file.Files.isReadable(path) || !java.nio.file.Files.isRegularFile(path)) {
+      throw new UsageException(name + " must name a readable PEM file (got '" + value + "')");
+    }
+    return path;
+  }
+
+  private static List<String> webhookHosts(String value) {
+    List<String> out = new ArrayList<>();
+    for (String h : value.split(",")) {
+      String host = h.trim();
+      if (host.isEmpty()) {
+        continue;
+      }
+      if (!host.matches("\\*|(\\*\\.)?[A-Za-z0-9.-]+")) {
+        throw new UsageException("--webhook-allow takes host,*.domain,... or * (bad entry '" + host + "')");
+      }
+      out.add(host);
+    }
+    return out;
   }
 
   private static int port(String name, String value) {

@@ -7,6 +7,10 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.micrometer.MicrometerMetricsFactory;
+import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vipfarm.agent.AgentConfig;
 import io.vipfarm.agent.HostAgentVerticle;
@@ -29,13 +33,15 @@ public final class VipfarmNode {
   private final NodeOptions options;
   private final HazelcastInstance hazelcast;
   private final Vertx vertx;
+  private final PrometheusMeterRegistry registry;
   private String agentDeployment;
   private GatewayVerticle gateway;
 
-  private VipfarmNode(NodeOptions options, HazelcastInstance hazelcast, Vertx vertx) {
+  private VipfarmNode(NodeOptions options, HazelcastInstance hazelcast, Vertx vertx, PrometheusMeterRegistry registry) {
     this.options = options;
     this.hazelcast = hazelcast;
     this.vertx = vertx;
+    this.registry = registry;
   }
 
   /**
@@ -46,7 +52,10 @@ public final class VipfarmNode {
     int clusterPort = ClusterConfig.resolvePort(options);
     Config config = ClusterConfig.build(options, clusterPort);
     HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(config);
+    // One Prometheus registry for Vert.x's own metrics (HTTP server, event bus) and the gateway's.
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     VertxOptions vertxOptions = new VertxOptions()
+        .setMetricsOptions(new MicrometerMetricsOptions().setEnabled(true))
         .setEventBusOptions(new EventBusOptions()
             .setHost(options.bindAddress())
             .setPort(0)
@@ -54,8 +63,9 @@ public final class VipfarmNode {
     return Vertx.builder()
         .with(vertxOptions)
         .withClusterManager(new HazelcastClusterManager(hazelcast))
+        .withMetrics(new MicrometerMetricsFactory(registry))
         .buildClustered()
-        .compose(vertx -> new VipfarmNode(options, hazelcast, vertx).deployRole(adminToken))
+        .compose(vertx -> new VipfarmNode(options, hazelcast, vertx, registry).deployRole(adminToken))
         .onFailure(err -> hazelcast.shutdown());
   }
 
@@ -73,8 +83,12 @@ public final class VipfarmNode {
           .onSuccess(id -> agentDeployment = id);
     }
     if (options.role().runsControlPlane()) {
-      GatewayVerticle verticle =
-          new GatewayVerticle(new GatewayConfig(options.httpHost(), options.httpPort(), adminToken));
+      GatewayConfig gatewayConfig = new GatewayConfig(options.httpHost(), options.httpPort(), adminToken)
+          .withWebhooks(options.webhookAllow(), 6, 1_000);
+      if (options.tlsCert() != null) {
+        gatewayConfig = gatewayConfig.withTls(options.tlsCert(), options.tlsKey());
+      }
+      GatewayVerticle verticle = new GatewayVerticle(gatewayConfig, hazelcast, registry);
       chain = chain.compose(v -> vertx.deployVerticle(verticle)).onSuccess(id -> gateway = verticle);
     }
     return chain.map(v -> this).recover(err -> vertx.close().transform(ignored -> Future.failedFuture(err)));

@@ -30,8 +30,55 @@ final class GatewayClient {
     }
   }
 
+  /** A GET with the token: every API call but /health, /ready and /openapi.yaml needs one. */
   Reply get(String path) {
+    return send(authed(path).GET());
+  }
+
+  /** A GET without a token. */
+  Reply anonymousGet(String path) {
     return send(HttpRequest.newBuilder(URI.create(base + path)).GET());
+  }
+
+  /**
+   * Reads Server-Sent Events from {@code path} (with {@code Last-Event-ID} when not null) until
+   * {@code count} events arrived, or fails after {@code seconds}; returns each as "id type sessionId".
+   */
+  java.util.List<String> events(String path, String lastEventId, int count, long seconds) throws Exception {
+    HttpRequest.Builder request = authed(path).GET();
+    if (lastEventId != null) {
+      request.header("Last-Event-ID", lastEventId);
+    }
+    HttpResponse<java.util.stream.Stream<String>> response =
+        http.send(request.build(), HttpResponse.BodyHandlers.ofLines());
+    if (response.statusCode() != 200) {
+      throw new IllegalStateException("events: HTTP " + response.statusCode());
+    }
+    java.util.List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.concurrent.CompletableFuture<Void> reading = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      String id = null;
+      String type = null;
+      var lines = response.body().iterator();
+      while (events.size() < count && lines.hasNext()) {
+        String line = lines.next();
+        if (line.startsWith("id: ")) {
+          id = line.substring(4);
+        } else if (line.startsWith("event: ")) {
+          type = line.substring(7);
+        } else if (line.startsWith("data: ") && id != null) {
+          events.add(id + " " + type + " " + new JsonObject(line.substring(6)).getString("sessionId"));
+          id = null;
+        }
+      }
+    });
+    try {
+      reading.get(seconds, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new AssertionError("got " + events.size() + " of " + count + " events: " + events);
+    } finally {
+      response.body().close();
+    }
+    return events;
   }
 
   Reply put(String path, JsonObject body) {

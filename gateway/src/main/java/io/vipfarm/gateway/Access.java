@@ -1,19 +1,20 @@
 package io.vipfarm.gateway;
 
 /**
- * Who may call an operation. Named after the roles of the gateway's access model (readers, operators
- * of sessions, administrators of pools and policies); for now reading is open and both other levels
- * need the bootstrap admin token.
+ * Who may call an operation. Everything but the probes and the contract needs a bearer token; the
+ * token's {@link TokenRole} must reach the operation's level.
  */
 enum Access {
-  /** Queries: open. */
+  /** /health, /ready and /openapi.yaml: no token, so that probes and tooling need no secret. */
+  PUBLIC,
+  /** Queries, /metrics and the event streams: any token ({@code reader} and up). */
   READ,
-  /** Session start and end. */
+  /** Session start and end: {@code operator} or {@code admin}. */
   OPERATE,
-  /** Pools and policies. */
+  /** Pools, policies, tokens, webhooks and the audit history: {@code admin}. */
   ADMINISTER;
 
   boolean needsToken() {
-    return this != READ;
+    return this != PUBLIC;
   }
 }

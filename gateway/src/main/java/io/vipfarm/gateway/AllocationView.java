@@ -11,4 +11,26 @@ record AllocationView(
     return new AllocationView(lease.address(), lease.pool(), lease.key().hostId(), lease.key().sessionId(),
         lease.key().program(), lease.user(), Instant.ofEpochMilli(lease.expiresAt()).toString());
   }
+
+  /** Paging order: pool, then address numerically (IPv4 as a zero-padded number), then the holder. */
+  String sortKey() {
+    return pool + "\u0000" + addressKey(address) + "\u0000" + host + "\u0000" + sessionId + "\u0000"
+        + (program == null ? "" : program);
+  }
+
+  private static String addressKey(String address) {
+    String[] octets = address.split("\\.");
+    if (octets.length != 4) {
+      return address;
+    }
+    long value = 0;
+    try {
+      for (String octet : octets) {
+        value = value * 256 + Integer.parseInt(octet);
+      }
+    } catch (NumberFormatException e) {
+      return address;
+    }
+    return String.format("%010d", value);
+  }
 }

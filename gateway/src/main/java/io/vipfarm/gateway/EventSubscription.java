@@ -3,10 +3,6 @@ package io.vipfarm.gateway;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.http.HttpHeaders;
-import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpServerRequest;
-import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.bus.Json;
@@ -15,7 +11,7 @@ import java.util.ArrayDeque;
 import java.util.Set;
 
 /**
- * One Server-Sent Events subscriber: replays what it missed from the history, then follows the live
+ * One event subscriber, over Server-Sent Events or a WebSocket (see {@link EventChannel}): replays what it missed from the history, then follows the live
  * publish on {@link Addresses#EVENTS}.
  *
  * <p>Exactly once and in order: live events are subscribed to before the history is read and queued
@@ -28,18 +24,21 @@ final class EventSubscription {
   static final long HEARTBEAT_MS = 15_000;
   static final String TRUNCATED_EVENT = "history.truncated";
 
-  /** Which events the subscriber asked for; empty types means all. */
-  record Filter(Set<String> types, String hostId) {
+  /**
+   * Which events the subscriber asked for; empty types means all. {@code user} matches the event's
+   * {@code data.user} (session and lease events carry it).
+   */
+  record Filter(Set<String> types, String hostId, String user) {
     boolean accepts(VipfarmEvent event) {
       return (types.isEmpty() || types.contains(event.type()))
-          && (hostId == null || hostId.equals(event.hostId()));
+          && (hostId == null || hostId.equals(event.hostId()))
+          && (user == null || user.equals(event.data().get("user")));
     }
   }
 
   private final Vertx vertx;
   private final EventLog.Reader history;
-  private final HttpServerResponse response;
-  private final HttpConnection connection;
+  private final EventChannel channel;
   private final Filter filter;
   private final Runnable onClose;
   private final ArrayDeque<VipfarmEvent> pending = new ArrayDeque<>();
@@ -49,12 +48,11 @@ final class EventSubscription {
   private boolean closed;
   private long heartbeatTimer = -1;
 
-  EventSubscription(Vertx vertx, EventLog.Reader history, HttpServerRequest request, Filter filter,
+  EventSubscription(Vertx vertx, EventLog.Reader history, EventChannel channel, Filter filter,
       Runnable onClose) {
     this.vertx = vertx;
     this.history = history;
-    this.response = request.response();
-    this.connection = request.connection();
+    this.channel = channel;
     this.filter = filter;
     this.onClose = onClose;
   }
@@ -80,21 +78,18 @@ final class EventSubscription {
 
   private void startStream(long after) {
     lastSeenId = after;
-    response.setChunked(true)
-        .putHeader(HttpHeaders.CONTENT_TYPE, "text/event-stream")
-        .putHeader(HttpHeaders.CACHE_CONTROL, "no-cache")
-        .putHeader("X-Accel-Buffering", "no");
-    response.closeHandler(v -> release());
-    connection.shutdownHandler(v -> close());
-    response.write(":ok\n\n");
-    heartbeatTimer = vertx.setPeriodic(HEARTBEAT_MS, id -> write(":keepalive\n\n"));
+    channel.start(this::release, this::close);
+    heartbeatTimer = vertx.setPeriodic(HEARTBEAT_MS, id -> {
+      if (!closed) {
+        channel.heartbeat();
+      }
+    });
   }
 
   private void deliverPage(EventLog.Page page, long requestedAfter) {
     if (page.truncated() && requestedAfter > 0) {
       long resumedAt = page.events().isEmpty() ? requestedAfter + 1 : page.events().get(0).id();
-      write("event: " + TRUNCATED_EVENT + "\ndata: "
-          + new JsonObject().put("after", requestedAfter).put("resumedAt", resumedAt).encode() + "\n\n");
+      write(() -> channel.truncated(new JsonObject().put("after", requestedAfter).put("resumedAt", resumedAt)));
     }
     page.events().forEach(this::deliver);
     if (page.full()) {
@@ -146,24 +141,24 @@ final class EventSubscription {
     }
     lastSeenId = event.id();
     if (filter.accepts(event)) {
-      write("id: " + event.id() + "\nevent: " + event.type() + "\ndata: " + Json.toJson(event).encode() + "\n\n");
+      write(() -> channel.event(event, Json.toJson(event)));
     }
   }
 
-  private void write(String frame) {
+  private void write(Runnable frame) {
     if (closed) {
       return;
     }
-    if (response.writeQueueFull()) {
+    if (channel.writeQueueFull()) {
       close();
       return;
     }
-    response.write(frame);
+    frame.run();
   }
 
   private void close() {
     if (!closed) {
-      response.end();
+      channel.end();
       release();
     }
   }

@@ -13,8 +13,8 @@ import java.util.Set;
 /**
  * Binds the contract's operationIds to handlers, each route as: access check, then validation against
  * the contract, then the operation. It refuses a table that disagrees with the contract: an unknown
- * operationId, an operation left unbound, or a mutation (or an operation the contract secures) bound
- * as open.
+ * operationId, an operation left unbound, a mutation (or an operation the contract secures) bound as
+ * public, or a public operation the contract says is secured.
  */
 final class OperationTable {
   private static final List<HttpMethod> MUTATIONS = List.of(HttpMethod.POST, HttpMethod.PUT, HttpMethod.DELETE,
@@ -38,11 +38,16 @@ final class OperationTable {
     }
     boolean securedByContract = !route.getOperation().getSecurityRequirements().isEmpty()
         || MUTATIONS.contains(route.getOperation().getHttpMethod());
-    if (securedByContract && !access.needsToken()) {
-      throw new IllegalStateException("operation '" + operationId + "' must not be bound as open");
+    if (securedByContract != access.needsToken()) {
+      throw new IllegalStateException("operation '" + operationId + "' is bound as " + access
+          + " but the contract " + (securedByContract ? "secures" : "does not secure") + " it");
     }
     route.setDoSecurity(false)
         .setDoValidation(false)
+        .addHandler(ctx -> {
+          ctx.put(GatewayMetrics.OPERATION_KEY, operationId);
+          ctx.next();
+        })
         .addHandler(accessControl.require(access))
         .addHandler(validation.forOperation(route.getOperation()))
         .addHandler(operation);

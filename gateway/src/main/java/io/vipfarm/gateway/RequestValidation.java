@@ -45,7 +45,8 @@ final class RequestValidation {
 
   Handler<RoutingContext> forOperation(Operation operation) {
     return ctx -> checkParametersAndBody(ctx, operation)
-        .compose(body -> extractor.extractValidatableRequest(ctx, operation)
+        .compose(body -> Future.<Void>succeededFuture()
+            .compose(v -> extractor.extractValidatableRequest(ctx, operation))
             .compose(request -> validator.validate(request, operation.getOperationId()))
             .recover(err -> Future.failedFuture(toInvalidField(err, operation, body))))
         .onSuccess(validated -> ctx.next())

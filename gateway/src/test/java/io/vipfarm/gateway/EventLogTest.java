@@ -4,10 +4,6 @@ import static io.vipfarm.gateway.GatewayClient.ADMIN_TOKEN;
 import static io.vipfarm.gateway.GatewayClient.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.hazelcast.config.Config;
-import com.hazelcast.config.JoinConfig;
-import com.hazelcast.config.NetworkConfig;
-import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClient;
@@ -22,7 +18,6 @@ import io.vipfarm.api.model.VipfarmEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
@@ -46,16 +41,7 @@ class EventLogTest {
 
   @BeforeAll
   static void startMember() {
-    Config config = new Config().setClusterName("vipfarm-test-" + UUID.randomUUID());
-    config.setProperty("hazelcast.phone.home.enabled", "false");
-    config.setProperty("hazelcast.local.localAddress", "127.0.0.1");
-    NetworkConfig network = config.getNetworkConfig();
-    network.getInterfaces().setEnabled(true).addInterface("127.0.0.1");
-    JoinConfig join = network.getJoin();
-    join.getMulticastConfig().setEnabled(false);
-    join.getTcpIpConfig().setEnabled(false);
-    join.getAutoDetectionConfig().setEnabled(false);
-    hazelcast = Hazelcast.newHazelcastInstance(EventLog.configure(config, CAPACITY));
+    hazelcast = TestMember.start(CAPACITY);
   }
 
   @AfterAll
@@ -67,7 +53,7 @@ class EventLogTest {
   void deploy(Vertx vertx) {
     this.vertx = vertx;
     await(vertx.deployVerticle(new EventLogVerticle(hazelcast)));
-    gateway = new GatewayVerticle(new GatewayConfig("127.0.0.1", 0, ADMIN_TOKEN));
+    gateway = new GatewayVerticle(new GatewayConfig("127.0.0.1", 0, ADMIN_TOKEN), hazelcast);
     await(vertx.deployVerticle(gateway));
   }
 
@@ -177,7 +163,7 @@ class EventLogTest {
   private EventStreamReader subscribe(String uri, String lastEventId) {
     HttpClient client = vertx.createHttpClient();
     RequestOptions options = new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1")
-        .setPort(gateway.actualPort()).setURI(uri);
+        .setPort(gateway.actualPort()).setURI(uri).putHeader("Authorization", "Bearer " + ADMIN_TOKEN);
     if (lastEventId != null) {
       options.putHeader("Last-Event-ID", lastEventId);
     }

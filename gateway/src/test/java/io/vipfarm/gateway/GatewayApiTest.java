@@ -5,6 +5,7 @@ import static io.vipfarm.gateway.GatewayClient.await;
 import static io.vipfarm.gateway.GatewayClient.problem;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
@@ -24,6 +25,8 @@ import io.vipfarm.api.model.PolicyDocument;
 import io.vipfarm.api.model.PoolSpec;
 import java.time.Instant;
 import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Nested;
@@ -34,12 +37,24 @@ import org.junit.jupiter.api.extension.ExtendWith;
 class GatewayApiTest {
   private static final String SESSION_7 = "{\"sessionId\":\"7\",\"user\":\"alice\",\"groups\":[\"sales\"]}";
 
+  private static HazelcastInstance hazelcast;
+
   private Vertx vertx;
   private FakeHostAgent agent;
   private FakeAllocationService allocation;
   private FakePolicyService policy;
   private GatewayVerticle gateway;
   private GatewayClient http;
+
+  @BeforeAll
+  static void startMember() {
+    hazelcast = TestMember.start(EventLog.DEFAULT_CAPACITY);
+  }
+
+  @AfterAll
+  static void stopMember() {
+    hazelcast.shutdown();
+  }
 
   @BeforeEach
   void deploy(Vertx vertx) {
@@ -50,7 +65,7 @@ class GatewayApiTest {
     await(vertx.deployVerticle(agent));
     await(vertx.deployVerticle(allocation));
     await(vertx.deployVerticle(policy));
-    gateway = new GatewayVerticle(new GatewayConfig("127.0.0.1", 0, ADMIN_TOKEN));
+    gateway = new GatewayVerticle(new GatewayConfig("127.0.0.1", 0, ADMIN_TOKEN), hazelcast);
     await(vertx.deployVerticle(gateway));
     http = new GatewayClient(WebClient.create(vertx,
         new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(gateway.actualPort())));
@@ -80,11 +95,14 @@ class GatewayApiTest {
     @DisplayName("GET /metrics is Prometheus text counting responses")
     void metrics() {
       http.get("/health");
+      http.admin(HttpMethod.PUT, "/api/v1/pools/default", "{\"cidr\":\"127.100.0.0/24\"}");
       HttpResponse<Buffer> response = http.get("/metrics");
       assertThat(response.statusCode()).isEqualTo(200);
       assertThat(response.bodyAsString())
-          .contains("vipfarm_gateway_http_responses_total{method=\"GET\",status=\"200\"}")
-          .contains("vipfarm_gateway_event_subscribers 0");
+          .contains("vipfarm_http_requests_seconds_count{method=\"GET\",operation=\"health\",status=\"200\"} ")
+          .contains("vipfarm_event_subscribers{transport=\"sse\"} 0")
+          .contains("vipfarm_host_sessions{host=\"h1\"} 0")
+          .contains("vipfarm_pool_leases_free{pool=\"default\"} 255");
     }
 
     @Test
@@ -134,11 +152,16 @@ class GatewayApiTest {
     }
 
     @Test
-    @DisplayName("reads need no token")
-    void readsAreOpen() {
+    @DisplayName("reads need a token too, except the probes and the contract")
+    void readsNeedAToken() {
+      for (String uri : List.of("/api/v1/pools", "/api/v1/policies", "/api/v1/hosts/h1/sessions", "/api/v1/hosts",
+          "/api/v1/allocations", "/api/v1/sessions", "/metrics", "/api/v1/events")) {
+        problem(http.anonymousGet(uri), 401, "unauthorized");
+      }
       assertThat(http.get("/api/v1/pools").statusCode()).isEqualTo(200);
-      assertThat(http.get("/api/v1/policies").statusCode()).isEqualTo(200);
-      assertThat(http.get("/api/v1/hosts/h1/sessions").statusCode()).isEqualTo(200);
+      assertThat(http.anonymousGet("/health").statusCode()).isEqualTo(200);
+      assertThat(http.anonymousGet("/openapi.yaml").statusCode()).isEqualTo(200);
+      assertThat(http.anonymousGet("/ready").statusCode()).isIn(200, 503);
     }
   }
 

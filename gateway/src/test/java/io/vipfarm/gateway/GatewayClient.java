@@ -29,8 +29,14 @@ final class GatewayClient {
     }
   }
 
+  /** A GET with the admin token (every API call but the probes needs a token). */
   HttpResponse<Buffer> get(String uri) {
-    return await(web.get(uri).send());
+    return send(HttpMethod.GET, uri, "Bearer " + ADMIN_TOKEN, null);
+  }
+
+  /** A GET without any token. */
+  HttpResponse<Buffer> anonymousGet(String uri) {
+    return send(HttpMethod.GET, uri, null, null);
   }
 
   /** A mutation with the admin token. */

@@ -1,0 +1,23 @@
+package io.vipfarm.gateway;
+
+import io.vipfarm.api.model.HostView;
+
+/**
+ * A host as GET /api/v1/hosts shows it.
+ *
+ * @param joinedAt when its agent started (epoch millis), 0 when unknown
+ * @param lastHeartbeat when its agent last answered any gateway (epoch millis), 0 when never
+ * @param reachable whether it answered this request
+ */
+record HostState(String hostId, String bootId, String interception, int sessions, long joinedAt,
+    long lastHeartbeat, boolean reachable) {
+
+  static HostState of(HostView view, long now) {
+    return new HostState(view.hostId(), view.bootId(), view.interception(), view.sessions(), view.startedAt(), now,
+        true);
+  }
+
+  static HostState unreachable(String hostId, Long lastSeen) {
+    return new HostState(hostId, null, "unreachable", 0, 0, lastSeen == null ? 0 : lastSeen, false);
+  }
+}

@@ -18,6 +18,7 @@
 #include "shim.h"
 
 #include <fcntl.h>
+#include <netdb.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -119,6 +120,32 @@
 #define VF_fcntl64_FWD_PARAMS (int fd, int cmd, void *arg)
 #define VF_fcntl64_FWD_ARGS (fd, cmd, arg)
 
+/* Name resolution (hooks_resolve.c): no raw syscall behind them; missing = the call fails. */
+#define VF_getaddrinfo_RET int
+#define VF_getaddrinfo_PARAMS \
+  (const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res)
+#define VF_getaddrinfo_ARGS (node, service, hints, res)
+
+#define VF_gethostbyname_RET struct hostent *
+#define VF_gethostbyname_PARAMS (const char *name)
+#define VF_gethostbyname_ARGS (name)
+
+#define VF_gethostbyname_r_RET int
+#define VF_gethostbyname_r_PARAMS \
+  (const char *name, struct hostent *ret, char *buf, size_t buflen, struct hostent **result, \
+   int *h_errnop)
+#define VF_gethostbyname_r_ARGS (name, ret, buf, buflen, result, h_errnop)
+
+#define VF_gethostbyname2_RET struct hostent *
+#define VF_gethostbyname2_PARAMS (const char *name, int af)
+#define VF_gethostbyname2_ARGS (name, af)
+
+#define VF_gethostbyname2_r_RET int
+#define VF_gethostbyname2_r_PARAMS \
+  (const char *name, int af, struct hostent *ret, char *buf, size_t buflen, \
+   struct hostent **result, int *h_errnop)
+#define VF_gethostbyname2_r_ARGS (name, af, ret, buf, buflen, result, h_errnop)
+
 #define VF_MANDATORY true
 #define VF_OPTIONAL false
 
@@ -148,6 +175,14 @@
   X(fcntl, SYS_fcntl, VF_MANDATORY) \
   X(fcntl64, SYS_fcntl, VF_OPTIONAL)
 
+/* X(name, unused, mandatory): the resolver calls, which have no syscall behind them */
+#define VF_RESOLVER_CALLS(X) \
+  X(getaddrinfo, 0, VF_MANDATORY) \
+  X(gethostbyname, 0, VF_MANDATORY) \
+  X(gethostbyname_r, 0, VF_MANDATORY) \
+  X(gethostbyname2, 0, VF_OPTIONAL) \
+  X(gethostbyname2_r, 0, VF_OPTIONAL)
+
 /* Architectures without dup2(2) (arm64) only have dup3, which differs for fd == fd2 only. */
 #ifdef SYS_dup2
 #define VF_SYS_dup2 SYS_dup2
@@ -162,6 +197,7 @@ struct vf_libc {
 #define VF_LIBC_FIELD(name, sysno, mandatory) VF_##name##_RET(*name) VF_##name##_PARAMS;
   VF_HOOKED_CALLS(VF_LIBC_FIELD)
   VF_VARIADIC_CALLS(VF_LIBC_FIELD)
+  VF_RESOLVER_CALLS(VF_LIBC_FIELD)
 #undef VF_LIBC_FIELD
 };
 extern struct vf_libc vf_libc;

@@ -116,6 +116,16 @@ enum vf_action vf_hook_prepare(const char *func, enum vf_call call, int fd,
   if (out->action == VF_BIND_SOURCE) {
     bind_source(func, fd, type, out->source);
     out->action = VF_PASS;
+  } else if (call == VF_CALL_CONNECT && type == SOCK_DGRAM && out->action == VF_REPLACE &&
+             out->cls == VF_ADDR_LOCALHOST) {
+    /* UDP connect(127.0.0.1) -> R: the socket is also bound to R first (if unbound). Left to the
+       kernel it would sit at 127.0.0.1 (the source Linux picks for all of 127/8) and filter out
+       the server's replies, which its "127.0.0.1" sends to R. TCP needs no such bind (the reply
+       is the connection) and a server keeps seeing a same-session client as 127.0.0.1. */
+    struct vf_fd_state st;
+    if (!(vf_fd_get(fd, &st) && st.has_remote && st.remote_real.s_addr == out->target.s_addr)) {
+      bind_source(func, fd, type, out->target); /* not for a socket that already went to R */
+    }
   }
 done:
   vf_in_shim--;

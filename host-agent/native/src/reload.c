@@ -27,13 +27,17 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #define CHECK_INTERVAL_NS 1000000000L
+/* VIPFARM_SHIM_RELOAD_MS (1..1000) shortens the interval: for the stress test only. */
+static long long check_interval_ns = CHECK_INTERVAL_NS;
 #define SNAPSHOT_TRIES 4
 
 struct file_id {
@@ -44,12 +48,25 @@ struct file_id {
   struct timespec mtime, ctime;
 };
 
+/*
+ * The slots hold the rules as 64-bit words accessed with relaxed atomics: a reader may copy a slot
+ * that a writer is (in theory) rewriting, and then the sequence tells it to retry; the words are
+ * atomics so that even that copy is not a data race in the C11 sense, and no access is a data race in the C11 sense (a
+ * plain memcpy would be one, and ThreadSanitizer says so). On x86-64 and arm64 a relaxed 64-bit
+ * load or store is a plain mov / ldr: the copy costs what memcpy costs.
+ */
+#define RULES_WORDS ((sizeof(struct vf_rules) + sizeof(uint64_t) - 1) / sizeof(uint64_t))
+union rules_words {
+  struct vf_rules rules;
+  uint64_t w[RULES_WORDS];
+};
+
 static struct {
   char path[4096];
   char session[256];
   struct vf_program prog;
   _Atomic unsigned long seq; /* even: slot (seq/2)%2 is current; odd: the other slot is written */
-  struct vf_rules slot[2];
+  _Atomic uint64_t slot[2][RULES_WORDS]; /* struct vf_rules, as relaxed atomic words */
   _Atomic long long next_check_ns;
   atomic_flag writer_busy;
   /* owned by the writer (writer_busy held) */
@@ -69,7 +86,11 @@ static void publish(const struct vf_rules *rules) {
   unsigned long s = atomic_load_explicit(&st.seq, memory_order_relaxed);
   atomic_store_explicit(&st.seq, s + 1, memory_order_relaxed);
   atomic_thread_fence(memory_order_release);
-  st.slot[((s >> 1) + 1) & 1] = *rules;
+  union rules_words u;
+  memset(&u, 0, sizeof u);
+  u.rules = *rules;
+  _Atomic uint64_t *slot = st.slot[((s >> 1) + 1) & 1];
+  for (size_t i = 0; i < RULES_WORDS; i++) atomic_store_explicit(&slot[i], u.w[i], memory_order_relaxed);
   atomic_store_explicit(&st.seq, s + 2, memory_order_release);
 }
 
@@ -177,7 +198,7 @@ static void maybe_reload(void) {
   if (atomic_flag_test_and_set_explicit(&st.writer_busy, memory_order_acquire)) return;
   if (now >= atomic_load_explicit(&st.next_check_ns, memory_order_relaxed)) {
     check_file();
-    atomic_store_explicit(&st.next_check_ns, now + CHECK_INTERVAL_NS, memory_order_relaxed);
+    atomic_store_explicit(&st.next_check_ns, now + check_interval_ns, memory_order_relaxed);
   }
   atomic_flag_clear_explicit(&st.writer_busy, memory_order_release);
 }
@@ -193,6 +214,11 @@ void vf_rules_start(const char *run_dir, const char *session, const struct vf_pr
     return;
   }
   snprintf(st.session, sizeof st.session, "%s", session);
+  const char *ms = getenv("VIPFARM_SHIM_RELOAD_MS");
+  if (ms != NULL) {
+    long v = strtol(ms, NULL, 10);
+    if (v >= 1 && v <= 1000) check_interval_ns = v * 1000000LL;
+  }
   st.prog = *prog;
   pthread_atfork(NULL, NULL, after_fork_in_child);
   maybe_reload();
@@ -206,7 +232,10 @@ bool vf_rules_snapshot(struct vf_rules *out) {
   maybe_reload();
   for (int attempt = 0; attempt < SNAPSHOT_TRIES; attempt++) {
     unsigned long s1 = atomic_load_explicit(&st.seq, memory_order_acquire);
-    *out = st.slot[(s1 >> 1) & 1];
+    union rules_words u;
+    _Atomic uint64_t *slot = st.slot[(s1 >> 1) & 1];
+    for (size_t i = 0; i < RULES_WORDS; i++) u.w[i] = atomic_load_explicit(&slot[i], memory_order_relaxed);
+    *out = u.rules;
     atomic_thread_fence(memory_order_acquire);
     unsigned long s2 = atomic_load_explicit(&st.seq, memory_order_relaxed);
     /* The slot we copied is rewritten only by the publication after next, which makes the

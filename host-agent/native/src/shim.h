@@ -179,6 +179,21 @@ void vf_fd_accepted(int listener, int fd);
 bool vf_show_local(const struct vf_fd_state *s, void *addr, socklen_t present);
 bool vf_show_remote(const struct vf_fd_state *s, void *addr, socklen_t present);
 
+/* ---- the host's own name (hostname.c) ----------------------------------------------------- */
+
+/*
+ * true if `node` names this host: equal (ignoring case and one trailing dot) to `hostname`, to its
+ * first label, or to `canonical` (may be NULL). Never for "localhost" or "localhost.*".
+ */
+bool vf_is_own_name(const char *node, const char *hostname, const char *canonical);
+/* true if node starts with hostname's first label and a dot: only then is the FQDN worth knowing. */
+bool vf_name_might_be_fqdn(const char *node, const char *hostname);
+/*
+ * The address the host's own name resolves to for this program: L when it prefers loopback and L
+ * applies, else V when V applies. false: the name resolves as without vipfarm.
+ */
+bool vf_own_name_target(const struct vf_rules *r, struct in_addr *out);
+
 /* ---- program names (program.c) -------------------------------------------------------------- */
 
 /* Fills prog from /proc/self/exe and program_invocation_name. */

@@ -40,6 +40,11 @@ expect() {
   if [[ $2 == $3 ]]; then ok "$1"; else not_ok "$1" "got:      '$2'" "expected: '$3'"; fi
 }
 
+# expect_same NAME ACTUAL EXPECTED: equal strings, no pattern.
+expect_same() {
+  if [[ $2 == "$3" ]]; then ok "$1"; else not_ok "$1" "got:      '$2'" "expected: '$3'"; fi
+}
+
 # write_rules SESSION LINES...: atomically, as the agent does (temporary file + rename).
 write_rules() {
   local session=$1
@@ -358,6 +363,169 @@ print(r.status)' "$HP" 2>&1)
   expect "... it really listens on V: reached at 127.100.0.7:$HP from outside the session" "$out" "200"
   expect "... and its log shows the clients as 127.0.0.1" \
     "$(grep -c '^127\.0\.0\.1 - - .*"GET / HTTP/1.1" 200' "$RUN/http.err")" "2"
+fi
+
+
+# ---- sessions 20 and 21: every program has L and V (per-session mode), as a policy with
+# virtualLoopback.programs ["*"] and virtualIp per-session gives them.
+write_rules 20 "vipfarm-rules 1" "session 20" "loopback4 127.0.0.21" "loopback-programs *" \
+  "vip4 127.100.0.20" "vip-programs *" "prefer-loopback pyL*"
+write_rules 21 "vipfarm-rules 1" "session 21" "loopback4 127.0.0.22" "loopback-programs *" \
+  "vip4 127.100.0.21" "vip-programs *"
+HOSTNAME_NOW=$(uname -n)
+
+echo "# the host's own name ($HOSTNAME_NOW) resolves to the session's VIP"
+for s in 20 21; do
+  v=127.100.0.$s
+  out=$(in_session $s env MALLOC_CHECK_=3 "$PROBE" resolve "$HOSTNAME_NOW" 2>&1)
+  expect "session $s getaddrinfo(AF_INET) of the host's name -> V" "$(line_of gai4 "$out")" "$v:80"
+  expect "session $s getaddrinfo(AF_UNSPEC, AI_CANONNAME): only V, the host's canonical name" \
+    "$(line_of gai "$out")" "$v:80 canon ?*"
+  expect "... the canonical name is not the address text" "$(line_of gai "$out")" "$v:80 canon [^0-9]*"
+  expect "session $s getaddrinfo(AF_INET6, AI_V4MAPPED) -> ::ffff:V" "$(line_of gai6mapped "$out")" \
+    "[[]::ffff:$v]:80"
+  expect "session $s getaddrinfo(AI_PASSIVE) -> V" "$(line_of gaipassive "$out")" "$v:80"
+  expect "session $s gethostbyname -> V" "$(line_of ghbn "$out")" "* $v aliases 0"
+  expect "session $s gethostbyname2(AF_INET) -> V" "$(line_of ghbn2 "$out")" "* $v aliases 0"
+  expect "session $s gethostbyname_r -> V" "$(line_of ghbnr "$out")" "* $v aliases 0"
+  expect "session $s gethostbyname_r with a too small buffer: ERANGE" "$(line_of ghbnr-tiny "$out")" \
+    "ERANGE"
+  expect "session $s: freeaddrinfo of every result is clean (MALLOC_CHECK_=3), nothing on stderr" \
+    "$(grep -vE '^(gai|ghbn)' <<< "$out")" ""
+done
+out=$(VIPFARM_RUN_DIR=$RUN LD_PRELOAD=$LIB "$PROBE" resolve "$HOSTNAME_NOW")
+plain=$("$PROBE" resolve "$HOSTNAME_NOW")
+expect_same "without a session: resolves exactly as without the shim" "$out" "$plain"
+out=$(in_session 9 "$PROBE" resolve "$HOSTNAME_NOW")
+expect_same "session 9 (L only, no prefer-loopback): resolves as without the shim" "$out" "$plain"
+out=$(in_session 20 "$PROBE" resolve localhost)
+expect "session 20: localhost is not the host's name (stays 127.0.0.1)" "$(line_of gai4 "$out")" \
+  "127.0.0.1:80"
+out=$(in_session 20 "$PROBE" resolve "$HOSTNAME_NOW.invalid")
+expect "session 20: another name passes through (not found)" "$(line_of gai4 "$out")" "error *"
+expect "session 7 (vf-probe prefers loopback): the host's name -> L" \
+  "$(line_of gai4 "$(in_session 7 "$PROBE" resolve "$HOSTNAME_NOW")")" "127.0.0.8:80"
+if command -v getent > /dev/null; then
+  for s in 20 21; do
+    out=$(in_session $s getent ahosts "$HOSTNAME_NOW")
+    expect "session $s getent ahosts \$(hostname): every line is V" \
+      "$(awk '{print $1}' <<< "$out" | sort -u | tr '\n' ' ')" "127.100.0.$s "
+    expect "session $s getent hosts \$(hostname) (gethostbyname2) -> V" \
+      "$(in_session $s getent hosts "$HOSTNAME_NOW" | awk '{print $1}')" "127.100.0.$s"
+  done
+fi
+if command -v python3 > /dev/null; then
+  for s in 20 21; do
+    expect "session $s python3 socket.gethostbyname(socket.gethostname()) -> V" \
+      "$(in_session $s python3 -c 'import socket; print(socket.gethostbyname(socket.gethostname()))')" \
+      "127.100.0.$s"
+  done
+  # the same interpreter under another argv[0]/link name (the real binary, not a pyenv shim)
+  ln -s "$(python3 -c 'import sys; print(sys.executable)')" "$RUN/pyLoop"
+  expect "session 20 python3 as pyLoop (prefers loopback): the host's name -> L" \
+    "$(in_session 20 "$RUN/pyLoop" -c 'import socket; print(socket.gethostbyname(socket.gethostname()))' \
+      2>&1)" "127.0.0.21"
+fi
+
+NODE=""
+if [[ -x /usr/bin/node ]]; then NODE=/usr/bin/node; elif command -v node > /dev/null; then NODE=$(command -v node); fi
+if [[ -n $NODE ]]; then
+  echo "# Node.js ($NODE): http.createServer().listen(port) with no host (::) in two sessions; curl"
+  NODE_SERVER='const http = require("http");
+const [tag, port] = process.argv.slice(1);
+const s = http.createServer((req, res) => res.end(tag + " from " + req.socket.remoteAddress + "\n"));
+s.listen(+port, () => console.log("ready " + s.address().address + " " + s.address().port));'
+  start_cmd node20 20 "$NODE" -e "$NODE_SERVER" s20-node 0
+  expect "session 20 node listen(0) without a host: the program sees ::" "$first_line" "ready :: [1-9]*"
+  NP=${first_line##* }
+  start_cmd node21 21 "$NODE" -e "$NODE_SERVER" s21-node "$NP"
+  expect "session 21 node listen($NP) without a host: the same port works" "$first_line" "ready :: $NP"
+  if command -v curl > /dev/null; then
+    for s in 20 21; do
+      expect "session $s curl http://127.0.0.1:$NP/ reaches session $s's node (127.0.0.1 -> V)" \
+        "$(in_session $s curl -s --noproxy '*' -m 5 "http://127.0.0.1:$NP/")" "s$s-node from *"
+      expect "session $s's node really listens on its VIP (curl from outside the sessions)" \
+        "$(curl -s --noproxy '*' -m 5 "http://127.100.0.$s:$NP/")" "s$s-node from *"
+    done
+  fi
+  out=$(in_session 20 "$NODE" -e 'const http = require("http");
+http.get({host: "127.100.0.21", port: +process.argv[1], agent: false}, r => {
+  let b = ""; r.on("data", d => b += d); r.on("end", () => console.log(b.trim())); });' "$NP")
+  expect "session 20 node client (unbound) to session 21's VIP leaves from session 20's VIP" "$out" \
+    "s21-node from ::ffff:127.100.0.20"
+else
+  echo "skip Node.js: neither /usr/bin/node nor node on PATH"
+fi
+
+if command -v socat > /dev/null; then
+  echo "# socat: TCP and UDP servers on 127.0.0.1 in two sessions, clients in each session"
+  start_cmd socat20 20 bash -c 'exec socat -d -d TCP-LISTEN:0,bind=127.0.0.1,reuseaddr,fork \
+    SYSTEM:"echo s20-socat" 2>&1'
+  expect "session 20 socat TCP-LISTEN bind=127.0.0.1: socat sees 127.0.0.1" "$first_line" \
+    "*listening on *127.0.0.1:[1-9]*"
+  SP=${first_line##*:}
+  start_cmd socat21 21 bash -c "exec socat -d -d TCP-LISTEN:$SP,bind=127.0.0.1,reuseaddr,fork \
+    SYSTEM:'echo s21-socat' 2>&1"
+  expect "session 21 socat TCP-LISTEN on the same 127.0.0.1:$SP" "$first_line" "*listening on *:$SP"
+  for s in 20 21; do
+    expect "session $s socat client to 127.0.0.1:$SP gets its own session's server" \
+      "$(in_session $s socat -T 5 - "TCP:127.0.0.1:$SP" < /dev/null 2>&1)" "s$s-socat"
+  done
+  UP=$SP # socat does not report the port UDP-RECVFROM:0 got; the TCP port's number is free for UDP
+  start_cmd usocat20 20 bash -c "exec socat -d -d UDP-RECVFROM:$UP,bind=127.0.0.1,fork \
+    SYSTEM:'echo s20-udp-echo' 2>&1"
+  expect "session 20 socat UDP-RECVFROM bind=127.0.0.1:$UP" "$first_line" "*receiving on *127.0.0.1:$UP"
+  start_cmd usocat21 21 bash -c "exec socat -d -d UDP-RECVFROM:$UP,bind=127.0.0.1,fork \
+    SYSTEM:'echo s21-udp-echo' 2>&1"
+  expect "session 21 socat UDP-RECVFROM on the same 127.0.0.1:$UP" "$first_line" "*receiving on *:$UP"
+  for s in 20 21; do
+    expect "session $s socat UDP client to 127.0.0.1:$UP gets its own session's echo" \
+      "$(echo ping | in_session $s socat -T 3 - "UDP:127.0.0.1:$UP" 2>&1)" "s$s-udp-echo"
+  done
+else
+  echo "skip socat: not installed"
+fi
+
+echo "# children inherit the session across fork and exec"
+expect "a shell in session 20 forks vf-probe: bind 0.0.0.0 -> V" \
+  "$(in_session 20 bash -c '"$0" bind tcp 4 0.0.0.0 0; true' "$PROBE")" "bound 127.100.0.20:* shown 0.0.0.0:*"
+expect "a shell pipeline in session 21 (fork, exec, two levels): bind 0.0.0.0 -> V" \
+  "$(in_session 21 bash -c '( "$0" bind tcp 4 0.0.0.0 0 | cat ); true' "$PROBE")" \
+  "bound 127.100.0.21:* shown 0.0.0.0:*"
+if command -v python3 > /dev/null; then
+  out=$(in_session 20 python3 -c 'import os, socket
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    s = socket.socket(); s.bind(("0.0.0.0", 0))
+    os.write(w, ("%s %s\n" % (s.getsockname()[0], os.popen("true").close())).encode()); os._exit(0)
+os.waitpid(pid, 0); print(os.read(r, 100).decode().strip())')
+  expect "python3 os.fork() child in session 20: bind 0.0.0.0 shows 0.0.0.0" "$out" "0.0.0.0 None"
+  out=$(in_session 20 python3 -c 'import subprocess, sys
+print(subprocess.run([sys.argv[1], "bind", "tcp", "4", "0.0.0.0", "0"], capture_output=True,
+      text=True).stdout.strip())' "$PROBE")
+  expect "python3 subprocess (fork + exec) in session 20: bind 0.0.0.0 -> V" "$out" \
+    "bound 127.100.0.20:* shown 0.0.0.0:*"
+fi
+
+echo "# threads: binds and connects in 8 threads while the rules file is rewritten every ~1 ms"
+write_rules 30 "vipfarm-rules 1" "loopback4 127.0.1.21" "vip4 127.100.1.21"
+out=$(VIPFARM_SHIM_RELOAD_MS=1 in_session 30 "$PROBE" stress 2 8 2>&1)
+expect "stress: every bind landed on one of the two VIPs and showed 0.0.0.0, every connect likewise" \
+  "$out" "stress ops [1-9]* bad 0 passthrough 0"
+if [[ -x $BUILD/vf-stress-tsan ]]; then
+  write_rules 31 "vipfarm-rules 1" "loopback4 127.0.1.21" "vip4 127.100.1.21"
+  out=$(TSAN_OPTIONS="halt_on_error=0 exitcode=0" VIPFARM_SESSION=31 VIPFARM_RUN_DIR=$RUN \
+    VIPFARM_SHIM_RELOAD_MS=1 "$BUILD/vf-stress-tsan" stress 2 4 2>&1)
+  if [[ $out == *"FATAL: ThreadSanitizer"* ]]; then
+    echo "skip ThreadSanitizer stress: the TSan runtime cannot run here ($(grep -m1 FATAL <<< "$out"))"
+  else
+    expect "ThreadSanitizer build of the same stress: no data race reported" \
+      "$(grep -c 'WARNING: ThreadSanitizer' <<< "$out")" "0"
+    expect "... and it ran" "$(grep '^stress' <<< "$out")" "stress ops [1-9]* bad 0 passthrough 0"
+  fi
+else
+  echo "skip ThreadSanitizer stress: gcc cannot build -fsanitize=thread here"
 fi
 
 echo "$passed passed, $failed failed"

@@ -20,13 +20,25 @@
  *   vf-probe watch   ADDR                                        -> per stdin line "expect IP MS":
  *                      binds ADDR:0 on fresh TCP sockets until it really lands on IP or MS ms
  *                      pass; "got IP after N ms" / "timeout last A"
+ *   vf-probe resolve NAME                                        -> NAME through getaddrinfo
+ *                      ("gai4" AF_INET, "gai" AF_UNSPEC + AI_CANONNAME, "gai6mapped" AF_INET6 +
+ *                      AI_V4MAPPED, "gaipassive"; each freed with freeaddrinfo), gethostbyname
+ *                      ("ghbn"), gethostbyname2 AF_INET ("ghbn2"), gethostbyname_r ("ghbnr"; and
+ *                      "ghbnr-tiny" with an 8-byte buffer: ERANGE)
+ *   vf-probe stress SECONDS THREADS                              -> THREADS threads bind 0.0.0.0 and
+ *                      connect UDP to 127.0.0.1 (+ dup/close) while a thread rewrites the session's
+ *                      rules file every ~1 ms between two VIPs; "stress ops N bad B passthrough P":
+ *                      B counts results that are neither VIP or not shown as used
  * Exit status 0 on success, 1 with "error WHAT: strerror" on stdout otherwise. Every blocking
  * call has a timeout (alarm, SO_RCVTIMEO): a broken shim fails a test, never hangs it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -375,12 +387,169 @@ static int cmd_watch(char **argv) {
   return 0;
 }
 
+/* ---- resolve NAME: the host's own name through every resolver call ------------------------ */
+
+static void print_ai(const char *label, const char *name, int family, int flags) {
+  struct addrinfo hints = {.ai_family = family, .ai_socktype = SOCK_STREAM, .ai_flags = flags};
+  struct addrinfo *res = NULL;
+  int r = getaddrinfo(name, "80", &hints, &res);
+  if (r != 0) {
+    printf("%s error %s\n", label, gai_strerror(r));
+    return;
+  }
+  printf("%s", label);
+  for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+    char text[80];
+    format(&ss, text, sizeof text);
+    printf(" %s", text);
+  }
+  if (flags & AI_CANONNAME) printf(" canon %s", res->ai_canonname ? res->ai_canonname : "(null)");
+  printf("\n");
+  freeaddrinfo(res); /* glibc's: must accept what the shim returned */
+}
+
+static void print_hostent(const char *label, const struct hostent *h) {
+  if (h == NULL) {
+    printf("%s error h_errno %d\n", label, h_errno);
+    return;
+  }
+  printf("%s %s", label, h->h_name);
+  for (char **a = h->h_addr_list; *a != NULL; a++) {
+    char ip[INET6_ADDRSTRLEN];
+    inet_ntop(h->h_addrtype, *a, ip, sizeof ip);
+    printf(" %s", ip);
+  }
+  int aliases = 0;
+  for (char **a = h->h_aliases; *a != NULL; a++) aliases++;
+  printf(" aliases %d\n", aliases);
+}
+
+static int cmd_resolve(char **argv) {
+  const char *name = argv[2];
+  print_ai("gai4", name, AF_INET, 0);
+  print_ai("gai", name, AF_UNSPEC, AI_CANONNAME);
+  print_ai("gai6mapped", name, AF_INET6, AI_V4MAPPED);
+  print_ai("gaipassive", name, AF_INET, AI_PASSIVE);
+  print_hostent("ghbn", gethostbyname(name));
+  print_hostent("ghbn2", gethostbyname2(name, AF_INET));
+  struct hostent h, *result = NULL;
+  char buf[1024];
+  int herr = 0;
+  int r = gethostbyname_r(name, &h, buf, sizeof buf, &result, &herr);
+  if (r != 0) printf("ghbnr error %d\n", r);
+  else print_hostent("ghbnr", result);
+  char tiny[8];
+  r = gethostbyname_r(name, &h, tiny, sizeof tiny, &result, &herr);
+  printf("ghbnr-tiny %s\n", r == ERANGE && result == NULL ? "ERANGE" : r == 0 ? "ok" : "other");
+  fflush(stdout);
+  return 0;
+}
+
+/* ---- stress SECONDS THREADS: the rule table under concurrent rewrites ------------------------ */
+
+#define STRESS_MAX_THREADS 64
+static atomic_int stress_stop;
+static atomic_long stress_ops, stress_bad, stress_passthrough;
+static const char *stress_path;
+
+static void write_rules_file(const char *text) {
+  char tmp[4200];
+  snprintf(tmp, sizeof tmp, "%s.tmp", stress_path);
+  FILE *f = fopen(tmp, "w");
+  if (f == NULL) fail("fopen rules");
+  fputs(text, f);
+  fclose(f);
+  if (rename(tmp, stress_path) != 0) fail("rename rules");
+}
+
+static void *stress_writer(void *arg) {
+  (void)arg;
+  for (int i = 0; !atomic_load(&stress_stop); i++) {
+    write_rules_file(i % 2 ? "vipfarm-rules 1\nloopback4 127.0.1.22\nvip4 127.100.1.22\n"
+                           : "vipfarm-rules 1\nloopback4 127.0.1.21\nvip4 127.100.1.21\n");
+    struct timespec pause = {.tv_nsec = 1000000L};
+    nanosleep(&pause, NULL);
+  }
+  return NULL;
+}
+
+static int is_vip(struct in_addr a) {
+  return a.s_addr == inet_addr("127.100.1.21") || a.s_addr == inet_addr("127.100.1.22");
+}
+
+static void *stress_worker(void *arg) {
+  (void)arg;
+  while (!atomic_load(&stress_stop)) {
+    /* bind 0.0.0.0 -> one of the two VIPs, shown as 0.0.0.0 */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in any = {.sin_family = AF_INET};
+    struct sockaddr_in real, shown;
+    socklen_t len = sizeof real;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&any, sizeof any) != 0) fail("stress bind");
+    syscall(SYS_getsockname, fd, &real, &len);
+    len = sizeof shown;
+    getsockname(fd, (struct sockaddr *)&shown, &len);
+    int dupped = dup(fd);
+    close(fd);
+    if (real.sin_addr.s_addr == htonl(INADDR_ANY)) atomic_fetch_add(&stress_passthrough, 1);
+    else if (!is_vip(real.sin_addr) || shown.sin_addr.s_addr != htonl(INADDR_ANY)) {
+      atomic_fetch_add(&stress_bad, 1);
+    }
+    /* UDP connect 127.0.0.1 -> V, getpeername shows 127.0.0.1 */
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in lo = {.sin_family = AF_INET, .sin_port = htons(9),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (u < 0 || connect(u, (struct sockaddr *)&lo, sizeof lo) != 0) fail("stress connect");
+    len = sizeof real;
+    syscall(SYS_getpeername, u, &real, &len);
+    len = sizeof shown;
+    getpeername(u, (struct sockaddr *)&shown, &len);
+    if (real.sin_addr.s_addr == htonl(INADDR_LOOPBACK)) atomic_fetch_add(&stress_passthrough, 1);
+    else if (!is_vip(real.sin_addr) || shown.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+      atomic_fetch_add(&stress_bad, 1);
+    }
+    close(u);
+    close(dupped);
+    atomic_fetch_add(&stress_ops, 2);
+  }
+  return NULL;
+}
+
+static int cmd_stress(char **argv) {
+  double seconds = atof(argv[2]);
+  int threads = atoi(argv[3]);
+  if (threads < 1 || threads > STRESS_MAX_THREADS) threads = 8;
+  const char *run = getenv("VIPFARM_RUN_DIR"), *session = getenv("VIPFARM_SESSION");
+  if (run == NULL || session == NULL) fail("stress needs VIPFARM_RUN_DIR and VIPFARM_SESSION");
+  static char path[4096];
+  snprintf(path, sizeof path, "%s/sessions/%s.rules", run, session);
+  stress_path = path;
+  alarm((unsigned)seconds + 30);
+  pthread_t writer, workers[STRESS_MAX_THREADS];
+  pthread_create(&writer, NULL, stress_writer, NULL);
+  for (int i = 0; i < threads; i++) pthread_create(&workers[i], NULL, stress_worker, NULL);
+  struct timespec run_for = {.tv_sec = (time_t)seconds,
+                             .tv_nsec = (long)((seconds - (time_t)seconds) * 1e9)};
+  nanosleep(&run_for, NULL);
+  atomic_store(&stress_stop, 1);
+  for (int i = 0; i < threads; i++) pthread_join(workers[i], NULL);
+  pthread_join(writer, NULL);
+  printf("stress ops %ld bad %ld passthrough %ld\n", atomic_load(&stress_ops),
+         atomic_load(&stress_bad), atomic_load(&stress_passthrough));
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 6 && strcmp(argv[1], "bind") == 0) return cmd_bind(argc, argv);
   if (argc >= 7 && strcmp(argv[1], "serve") == 0) return cmd_serve(argv);
   if (argc >= 6 && strcmp(argv[1], "connect") == 0) return cmd_connect(argc, argv);
   if (argc >= 3 && strcmp(argv[1], "fdcheck") == 0) return cmd_fdcheck(argv);
   if (argc >= 3 && strcmp(argv[1], "watch") == 0) return cmd_watch(argv);
+  if (argc >= 3 && strcmp(argv[1], "resolve") == 0) return cmd_resolve(argv);
+  if (argc >= 4 && strcmp(argv[1], "stress") == 0) return cmd_stress(argv);
   fprintf(stderr, "usage: see the comment at the top of tests/probe.c\n");
   return 2;
 }

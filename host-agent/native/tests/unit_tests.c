@@ -1,7 +1,8 @@
 /*
  * Unit tests of the pure parts of the shim, without the preload: rules parsing (rules.c), address
  * classification and the rewrite decision (addr.c), program names (program.c), the per-socket
- * table and the address translation back to what the program used (fdtab.c).
+ * table and the address translation back to what the program used (fdtab.c), the host's own
+ * name (hostname.c).
  * Prints one line per failed check and "N passed, N failed" last; exits nonzero on any failure.
  */
 #include "shim.h"
@@ -557,6 +558,66 @@ static void test_program(void) {
   CHECK_STR(self.argv0, "unit-tests");
 }
 
+static void test_own_name(void) {
+  CHECK(vf_is_own_name("vm", "vm", NULL));
+  CHECK(vf_is_own_name("VM", "vm", NULL));
+  CHECK(vf_is_own_name("vm.", "vm", NULL));
+  CHECK(!vf_is_own_name("vm..", "vm", NULL));
+  CHECK(!vf_is_own_name("vm2", "vm", NULL));
+  CHECK(!vf_is_own_name("v", "vm", NULL));
+  CHECK(!vf_is_own_name("vm.example.com", "vm", NULL));
+  CHECK(vf_is_own_name("vm.example.com", "vm", "vm.example.com"));
+  CHECK(vf_is_own_name("VM.Example.COM.", "vm", "vm.example.com"));
+  CHECK(!vf_is_own_name("vm.example.org", "vm", "vm.example.com"));
+  /* a host name that is an FQDN: its first label counts too */
+  CHECK(vf_is_own_name("h1.farm.example", "h1.farm.example", NULL));
+  CHECK(vf_is_own_name("h1", "h1.farm.example", NULL));
+  CHECK(!vf_is_own_name("h1.farm", "h1.farm.example", NULL));
+  CHECK(!vf_is_own_name("farm.example", "h1.farm.example", NULL));
+  /* never localhost, never empty */
+  CHECK(!vf_is_own_name("localhost", "localhost", NULL));
+  CHECK(!vf_is_own_name("localhost.localdomain", "localhost.localdomain", NULL));
+  CHECK(!vf_is_own_name("localhost", "vm", "localhost"));
+  CHECK(!vf_is_own_name("", "vm", NULL));
+  CHECK(!vf_is_own_name("vm", "", NULL));
+  CHECK(!vf_is_own_name(NULL, "vm", NULL));
+  /* the FQDN is only looked up for names that could be it */
+  CHECK(vf_name_might_be_fqdn("vm.example.com", "vm"));
+  CHECK(vf_name_might_be_fqdn("VM.x", "vm.example.com"));
+  CHECK(!vf_name_might_be_fqdn("vm", "vm"));
+  CHECK(!vf_name_might_be_fqdn("vm.", "vm"));
+  CHECK(!vf_name_might_be_fqdn("example.com", "vm"));
+  CHECK(!vf_name_might_be_fqdn("vmx.example.com", "vm"));
+}
+
+static void test_own_name_target(void) {
+  struct vf_rules r;
+  struct in_addr a;
+  CHECK(parse_for("vipfarm-rules 1\nloopback4 127.0.0.8\nvip4 127.100.0.7\n", &probe, &r));
+  CHECK(vf_own_name_target(&r, &a));
+  CHECK_STR(ip4(a), "127.100.0.7");
+  CHECK(parse_for("vipfarm-rules 1\nloopback4 127.0.0.8\nvip4 127.100.0.7\n"
+                  "prefer-loopback vf-*\n", &probe, &r));
+  CHECK(vf_own_name_target(&r, &a));
+  CHECK_STR(ip4(a), "127.0.0.8");
+  CHECK(parse_for("vipfarm-rules 1\nloopback4 127.0.0.8\nprefer-loopback vf-*\n", &probe, &r));
+  CHECK(vf_own_name_target(&r, &a));
+  CHECK_STR(ip4(a), "127.0.0.8");
+  /* neither: L without prefer-loopback, or nothing at all */
+  CHECK(parse_for("vipfarm-rules 1\nloopback4 127.0.0.8\n", &probe, &r));
+  CHECK(!vf_own_name_target(&r, &a));
+  CHECK(parse_for("vipfarm-rules 1\nvip4 127.100.0.7\nvip-programs curl\n", &probe, &r));
+  CHECK(!vf_own_name_target(&r, &a));
+  /* prefer-loopback without L applying: V */
+  CHECK(parse_for("vipfarm-rules 1\nloopback4 127.0.0.8\nloopback-programs curl\n"
+                  "vip4 127.100.0.7\nprefer-loopback vf-*\n", &probe, &r));
+  CHECK(vf_own_name_target(&r, &a));
+  CHECK_STR(ip4(a), "127.100.0.7");
+  struct vf_rules none;
+  memset(&none, 0, sizeof none);
+  CHECK(!vf_own_name_target(&none, &a));
+}
+
 int main(void) {
   test_parse_example();
   test_parse_comments_blank_unknown();
@@ -578,6 +639,8 @@ int main(void) {
   test_fd_bounds();
   test_fd_concurrent();
   test_program();
+  test_own_name();
+  test_own_name_target();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Consumer;
+import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,12 +39,17 @@ import org.slf4j.LoggerFactory;
 final class HostAgent implements HostAgentService {
   private static final Logger LOG = LoggerFactory.getLogger(HostAgent.class);
 
+  /** How long dropped leases stay held after new rules are written: the shim's reload interval, twice. */
+  static final long RULES_RELOAD_GRACE_MS = 2_000;
+
   private final AgentConfig config;
   private final PolicyService policies;
   private final AllocationService allocations;
   private final RulesDirectory rulesDirectory;
+  private final SessionJournal journal;
   private final Consumer<VipfarmEvent> events;
   private final LongSupplier clock;
+  private final LongFunction<Future<?>> delay;
   private final long startedAt;
   private final SessionTable sessions = new SessionTable();
   private final KeyedSerializer<Integer> perLoopback = new KeyedSerializer<>();
@@ -51,13 +57,16 @@ final class HostAgent implements HostAgentService {
   private boolean stopping;
 
   HostAgent(AgentConfig config, PolicyService policies, AllocationService allocations,
-      RulesDirectory rulesDirectory, Consumer<VipfarmEvent> events, LongSupplier clock) {
+      RulesDirectory rulesDirectory, SessionJournal journal, Consumer<VipfarmEvent> events, LongSupplier clock,
+      LongFunction<Future<?>> delay) {
     this.config = config;
     this.policies = policies;
     this.allocations = allocations;
     this.rulesDirectory = rulesDirectory;
+    this.journal = journal;
     this.events = events;
     this.clock = clock;
+    this.delay = delay;
     this.startedAt = clock.getAsLong();
   }
 
@@ -184,9 +193,13 @@ final class HostAgent implements HostAgentService {
     } catch (VipfarmException e) {
       return Future.failedFuture(e);
     }
-    return rulesDirectory.write(session.sessionId(), text)
-        .recover(err -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
-            "cannot write the rules of session '" + session.sessionId() + "': " + err.getMessage())))
+    // the journal first: a crash in between leaves a session that a restart re-adopts, never rules
+    // whose leases nobody renews
+    return journal.write(config, session)
+        .compose(v -> rulesDirectory.write(session.sessionId(), text))
+        .recover(err -> journal.remove(session.sessionId()).otherwiseEmpty()
+            .compose(v -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
+                "cannot write the rules of session '" + session.sessionId() + "': " + err.getMessage()))))
         .map(path -> {
           sessions.put(session);
           Map<String, Object> data = new LinkedHashMap<>();
@@ -212,6 +225,9 @@ final class HostAgent implements HostAgentService {
     return rulesDirectory.remove(sessionId)
         .recover(err -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
             "cannot remove the rules of session '" + sessionId + "', so it keeps its leases: " + err.getMessage())))
+        .compose(v -> journal.remove(sessionId)
+            .onFailure(err -> LOG.warn("cannot remove the session file of '{}': {}", sessionId, err.getMessage()))
+            .otherwiseEmpty())
         .compose(v -> {
           sessions.remove(sessionId);
           List<Lease> leases = session.leases().stream().map(HeldLease::lease).toList();
@@ -300,10 +316,172 @@ final class HostAgent implements HostAgentService {
     }
     LiveSession reduced = running.get().withoutLease(key);
     sessions.put(reduced);
-    return rulesDirectory.write(sessionId, render(reduced))
+    return journal.write(config, reduced)
+        .compose(v -> rulesDirectory.write(sessionId, render(reduced)))
         .<Void>mapEmpty()
         .onFailure(err -> LOG.error("cannot rewrite the rules of session '{}' without its lost VIP: {}", sessionId,
             err.getMessage()));
+  }
+
+  // ---- policy changes
+
+  /**
+   * A policy changed somewhere in the farm ({@code policy.changed}): re-resolves the effective policy of
+   * every live session and, where it differs, re-leases its VIPs when the leases it needs changed
+   * ({@link LeasePlan}) and rewrites its session file and rules file, which running programs' new sockets
+   * follow within about a second (the shim re-reads it). Each session in its own queue; always succeeds.
+   */
+  Future<Void> policiesChanged() {
+    List<Future<?>> refreshes = new ArrayList<>();
+    for (LiveSession session : sessions.all()) {
+      refreshes.add(perLoopback.run(session.loopback().value(), () -> refreshPolicy(session.sessionId()))
+          .onFailure(err -> LOG.warn("session '{}' keeps its previous rules after a policy change: {}",
+              session.sessionId(), err.getMessage())));
+    }
+    return Future.join(refreshes).<Void>mapEmpty().otherwiseEmpty();
+  }
+
+  private Future<Void> refreshPolicy(String sessionId) {
+    Optional<LiveSession> running = sessions.get(sessionId);
+    if (running.isEmpty() || stopping) {
+      return Future.succeededFuture();
+    }
+    LiveSession old = running.get();
+    return policies.effective(config.hostId(), old.user(), old.groups()).compose(policy -> {
+      if (policy.equals(old.policy())) {
+        return Future.succeededFuture();
+      }
+      render(withPolicy(old, policy, old.leases(), old.vipStatus())); // refuses an unwritable policy first
+      LeaseChange change = LeaseChange.between(old.leases(),
+          LeasePlan.requests(policy, config.hostId(), config.bootId(), sessionId, old.user()));
+      List<Lease> acquired = new ArrayList<>();
+      Future<LiveSession> updated = acquireInTurn(change.toAcquire(), 0, acquired)
+          .map(v -> {
+            List<HeldLease> leases = new ArrayList<>(change.kept());
+            acquired.forEach(lease -> leases.add(HeldLease.of(lease)));
+            return withPolicy(old, policy, leases, leases.isEmpty() ? LiveSession.VIP_NONE : LiveSession.VIP_LEASED);
+          })
+          .recover(err -> releaseAll(acquired, "session '" + sessionId + "' could not lease its new VIPs")
+              .map(v -> {
+                LOG.warn("session '{}' keeps only its unchanged VIPs after a policy change: {}", sessionId,
+                    err.getMessage());
+                return withPolicy(old, policy, change.kept(),
+                    change.kept().isEmpty() ? LiveSession.VIP_FALLBACK : LiveSession.VIP_LEASED);
+              }));
+      return updated.compose(session -> {
+        sessions.put(session);
+        return journal.write(config, session)
+            .compose(v -> rulesDirectory.write(sessionId, render(session)))
+            .onSuccess(path -> LOG.info("session '{}' follows the changed policy: loopback {}, VIPs {}", sessionId,
+                session.appliedLoopback() == null ? "off" : session.loopback().address(),
+                session.virtualIps().stream().map(v -> v.address()).toList()))
+            .onSuccess(path -> releaseWhenUnused(sessionId, change.toRelease()))
+            .mapEmpty();
+      });
+    });
+  }
+
+  /**
+   * Releases the leases a policy change dropped, but only after the shim has re-read the new rules
+   * (it checks about once a second): until then running programs may still open sockets on the old
+   * address, and releasing it earlier could hand it to another session while it is still in use.
+   */
+  private void releaseWhenUnused(String sessionId, List<HeldLease> dropped) {
+    if (dropped.isEmpty()) {
+      return;
+    }
+    List<Lease> leases = dropped.stream().map(HeldLease::lease).toList();
+    delay.apply(RULES_RELOAD_GRACE_MS)
+        .onComplete(done -> releaseAll(leases, "session '" + sessionId + "' changed policy"));
+  }
+
+  private static LiveSession withPolicy(LiveSession s, EffectivePolicy policy, List<HeldLease> leases, String status) {
+    return new LiveSession(s.sessionId(), s.user(), s.groups(), s.loopback(), policy, leases, status, s.startedAt(),
+        s.rulesFile());
+  }
+
+  // ---- reclaim after a restart
+
+  /**
+   * Re-adopts the sessions that a previous run of this agent left in the {@link SessionJournal} (it went
+   * away without ending them: a crash, a kill). A session of this boot keeps its loopback, its rules
+   * file and its leases: each lease is renewed with its fence; when the allocator no longer has it under
+   * that fence (it expired, or the key was granted again), the same key is acquired again, which returns
+   * the same address when it is still free and never takes one from a live lease (nothing is released
+   * here). A session of another boot or host id is never inherited: its files are deleted and its leases
+   * left to expire. Emits no {@code session.started}: these sessions never ended. Call before serving
+   * requests; always succeeds, problems are logged.
+   */
+  Future<Void> reclaim() {
+    return journal.load()
+        .compose(entries -> {
+          Future<Void> chain = Future.succeededFuture();
+          for (SessionJournal.Entry entry : entries) {
+            chain = chain.compose(v -> Future.<Void>succeededFuture()
+                .compose(ignored -> readopt(entry))
+                .onFailure(err -> LOG.warn("cannot re-adopt session '{}' (its leases will expire): {}",
+                    entry.sessionId(), err.getMessage()))
+                .otherwiseEmpty());
+          }
+          return chain;
+        })
+        .onFailure(err -> LOG.warn("cannot read the sessions of a previous run: {}", err.getMessage()))
+        .otherwiseEmpty();
+  }
+
+  private Future<Void> readopt(SessionJournal.Entry entry) {
+    if (!config.hostId().equals(entry.hostId()) || !config.bootId().equals(entry.bootId())) {
+      LOG.info("session '{}' was left by boot {} of '{}', not by this boot: deleting its files, not inheriting"
+          + " its leases", entry.sessionId(), entry.bootId(), entry.hostId());
+      return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()));
+    }
+    LoopbackAddress loopback = LoopbackAddress.of(entry.sessionId());
+    List<Future<HeldLease>> reclaimed = entry.leases().stream().map(held -> reclaimLease(entry, held)).toList();
+    return Future.join(reclaimed).compose(all -> {
+      List<HeldLease> kept = reclaimed.stream().map(Future::result).filter(h -> h != null).toList();
+      String status = kept.isEmpty() && LiveSession.VIP_LEASED.equals(entry.vipStatus())
+          ? LiveSession.VIP_FALLBACK : entry.vipStatus();
+      LiveSession session = new LiveSession(entry.sessionId(), entry.user(), entry.groups(), loopback,
+          entry.policy(), kept, status, entry.startedAt(), rulesDirectory.fileOf(entry.sessionId()).toString());
+      boolean unchanged = addresses(kept).equals(addresses(entry.leases()));
+      return journal.write(config, session)
+          .compose(v -> unchanged
+              ? Future.succeededFuture()
+              : rulesDirectory.write(session.sessionId(), render(session)).mapEmpty())
+          .map(v -> {
+            sessions.put(session);
+            LOG.info("session '{}' of {} re-adopted after a restart: loopback {}, VIPs {}{}", session.sessionId(),
+                session.user(), loopback.address(), addresses(kept), unchanged ? "" : " (rules rewritten)");
+            return null;
+          });
+    });
+  }
+
+  /** The lease back under its fence, or the same key leased again, or null when it is lost. */
+  private Future<HeldLease> reclaimLease(SessionJournal.Entry entry, HeldLease held) {
+    Lease lease = held.lease();
+    return allocations.renew(LeaseRef.of(lease))
+        .map(held::renewed)
+        .recover(err -> {
+          boolean gone = err instanceof VipfarmException e
+              && (e.type() == ErrorType.STALE_LEASE || e.type() == ErrorType.UNKNOWN_LEASE);
+          if (!gone) {
+            LOG.warn("cannot renew {} of session '{}' now, keeping it for the renewal to retry: {}", lease.address(),
+                entry.sessionId(), err.getMessage());
+            return Future.succeededFuture(held);
+          }
+          return allocations.acquire(new AcquireRequest(lease.pool(), lease.key(), entry.user()))
+              .map(HeldLease::of)
+              .recover(lost -> {
+                LOG.warn("session '{}' lost its VIP {} while the agent was away: {}", entry.sessionId(),
+                    lease.address(), lost.getMessage());
+                return Future.succeededFuture(null);
+              });
+        });
+  }
+
+  private static List<String> addresses(List<HeldLease> leases) {
+    return leases.stream().map(h -> h.lease().pool() + "/" + h.lease().address()).sorted().toList();
   }
 
   // ---- helpers

@@ -39,6 +39,7 @@ public final class HostAgentVerticle extends VerticleBase {
   private HostAgent agent;
   private PublishedService published;
   private long renewalTimer = -1;
+  private boolean abandoned;
 
   public HostAgentVerticle(AgentConfig config) {
     this(config, AgentTimings.DEFAULT);
@@ -60,7 +61,9 @@ public final class HostAgentVerticle extends VerticleBase {
         new EventBusClient(vertx, () -> locator.address(Addresses.ALLOCATION_SERVICE), timeoutMs));
     eventSink = new EventSink(vertx.eventBus());
     agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()),
-        eventSink::emit, System::currentTimeMillis);
+        new SessionJournal(vertx, config.runDir()), eventSink::emit, System::currentTimeMillis,
+        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS));
+    PolicyChanges.listen(vertx.eventBus(), agent::policiesChanged); // new rules reach running programs
 
     ServiceEndpoint endpoint = new ServiceEndpoint()
         .on(Actions.START, SessionRequest.class, agent::startSession)
@@ -69,9 +72,11 @@ public final class HostAgentVerticle extends VerticleBase {
         .on(Actions.LIST, body -> agent.listSessions())
         .on(Actions.DESCRIBE, body -> agent.describe());
     String address = Addresses.agent(config.hostId());
-    return PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
+    // sessions a previous run left behind (same boot) are re-adopted before any request is served
+    return agent.reclaim()
+        .compose(reclaimed -> PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
             Addresses.HOST_AGENT_SERVICE, address, HostAgentService.class,
-            new JsonObject().put(Addresses.META_HOST_ID, config.hostId())))
+            new JsonObject().put(Addresses.META_HOST_ID, config.hostId()))))
         .onSuccess(service -> {
           published = service;
           renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
@@ -89,7 +94,7 @@ public final class HostAgentVerticle extends VerticleBase {
     return withdrawn
         .onFailure(err -> LOG.warn("cannot withdraw the agent of '{}' cleanly: {}", config.hostId(), err.getMessage()))
         .otherwiseEmpty()
-        .compose(v -> agent.endAll()
+        .compose(v -> (abandoned ? Future.<Void>succeededFuture() : agent.endAll())
             .timeout(timings.stopTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .onFailure(err -> LOG.warn("stopping the agent of '{}': sessions not ended within {}; their leases"
                 + " will expire", config.hostId(), timings.stopTimeout()))
@@ -99,6 +104,15 @@ public final class HostAgentVerticle extends VerticleBase {
           discovery.close();
           LOG.info("host agent of '{}' stopped", config.hostId());
         });
+  }
+
+  /**
+   * For tests: makes the coming stop behave like a crash of the agent process, leaving every session's
+   * rules, session file and leases as they are (nothing is ended or released), so that a new agent on
+   * the same run dir can re-adopt them. A real crash is a kill of the process (farm tests).
+   */
+  void abandonOnStop() {
+    abandoned = true;
   }
 
   private VipfarmEvent hostEvent(String type) {

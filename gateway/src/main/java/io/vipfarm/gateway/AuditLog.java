@@ -6,6 +6,7 @@ import com.hazelcast.ringbuffer.ReadResultSet;
 import com.hazelcast.ringbuffer.Ringbuffer;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.RoutingContext;
@@ -79,7 +80,7 @@ final class AuditLog implements PlatformHandler {
             return Future.succeededFuture(new Page(List.of(), null));
           }
           long first = Math.max(head, last - limit + 1);
-          return Future.fromCompletionStage(ring.readManyAsync(first, 0, (int) (last - first + 1), null), context)
+          return CompletionStages.onContext(ring.readManyAsync(first, 0, (int) (last - first + 1), null), context)
               .map(result -> new Page(entries(result, last), first > head ? first - 1 : null));
         });
   }

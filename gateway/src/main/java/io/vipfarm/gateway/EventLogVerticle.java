@@ -8,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.Json;
@@ -64,7 +65,7 @@ public final class EventLogVerticle extends VerticleBase {
     }
     String stored = Json.toJson(event).encode();
     lastAppend = lastAppend
-        .transform(previous -> Future.fromCompletionStage(ring.addAsync(stored, OverflowPolicy.OVERWRITE), context))
+        .transform(previous -> CompletionStages.onContext(ring.addAsync(stored, OverflowPolicy.OVERWRITE), context))
         .onSuccess(sequence -> publishNumbered(submission, event.withId(sequence + 1)))
         .onFailure(err -> LOG.warn("event {} of host {} was not stored", event.type(), event.hostId(), err));
   }
@@ -82,7 +83,7 @@ public final class EventLogVerticle extends VerticleBase {
     if (after < 0) {
       return Future.failedFuture(VipfarmException.invalidField("after", "must not be negative"));
     }
-    return Future.fromCompletionStage(ring.readManyAsync(after, 0, pageSize, null), context)
+    return CompletionStages.onContext(ring.readManyAsync(after, 0, pageSize, null), context)
         .recover(err -> Future.failedFuture(rootCause(err) instanceof IllegalArgumentException
             ? VipfarmException.invalidField("after", "event " + after + " is newer than the newest event")
             : err))

@@ -28,6 +28,7 @@ import io.vertx.ext.web.openapi.router.RouterBuilder;
 import io.vertx.openapi.contract.OpenAPIContract;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.ErrorType;
@@ -330,7 +331,7 @@ public final class GatewayVerticle extends VerticleBase {
           hostSeen.setAsync(hostId, now);
           return HostState.of(view, now);
         })
-        .recover(err -> Future.fromCompletionStage(hostSeen.getAsync(hostId), context)
+        .recover(err -> CompletionStages.onContext(hostSeen.getAsync(hostId), context)
             .otherwiseEmpty()
             .map(seen -> HostState.unreachable(hostId, seen)));
   }

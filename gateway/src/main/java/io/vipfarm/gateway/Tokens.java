@@ -5,6 +5,7 @@ import com.hazelcast.map.IMap;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.nio.charset.StandardCharsets;
@@ -77,7 +78,7 @@ final class Tokens {
       return Future.succeededFuture(null);
     }
     byte[] digest = sha256(secret);
-    return Future.fromCompletionStage(map.getAsync(matcher.group(1)), context).map(text -> {
+    return CompletionStages.onContext(map.getAsync(matcher.group(1)), context).map(text -> {
       if (text == null) {
         return null;
       }
@@ -100,7 +101,7 @@ final class Tokens {
   }
 
   Future<Void> revoke(String id, Context context) {
-    return Future.fromCompletionStage(map.removeAsync(id), context).compose(removed -> removed == null
+    return CompletionStages.onContext(map.removeAsync(id), context).compose(removed -> removed == null
         ? Future.failedFuture(new VipfarmException(ErrorType.NOT_FOUND, "no token with id '" + id + "'"))
         : Future.<Void>succeededFuture());
   }

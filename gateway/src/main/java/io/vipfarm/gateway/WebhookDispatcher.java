@@ -16,6 +16,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.model.VipfarmEvent;
@@ -205,7 +206,7 @@ final class WebhookDispatcher {
     if (cached != null) {
       return Future.succeededFuture(cached);
     }
-    return Future.fromCompletionStage(webhooks.statusMap().getAsync(hookId), context).map(text -> {
+    return CompletionStages.onContext(webhooks.statusMap().getAsync(hookId), context).map(text -> {
       JsonObject loaded = text == null ? emptyStatus() : new JsonObject(text);
       JsonObject raced = statuses.putIfAbsent(hookId, loaded);
       return raced != null ? raced : loaded;

@@ -6,6 +6,7 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.net.URI;
@@ -123,9 +124,9 @@ final class Webhooks {
 
   /** The webhook without its secret, plus its delivery status. */
   Future<JsonObject> get(String id, Context context) {
-    return Future.fromCompletionStage(hooks.getAsync(id), context)
+    return CompletionStages.onContext(hooks.getAsync(id), context)
         .compose(text -> text == null ? Future.failedFuture(notFound(id))
-            : Future.fromCompletionStage(status.getAsync(id), context)
+            : CompletionStages.onContext(status.getAsync(id), context)
                 .map(statusText -> view(new JsonObject(text), statusText == null ? null : new JsonObject(statusText))));
   }
 
@@ -141,9 +142,9 @@ final class Webhooks {
   }
 
   Future<Void> delete(String id, Context context) {
-    return Future.fromCompletionStage(hooks.removeAsync(id), context)
+    return CompletionStages.onContext(hooks.removeAsync(id), context)
         .compose(removed -> removed == null ? Future.failedFuture(notFound(id))
-            : Future.fromCompletionStage(status.removeAsync(id), context).<Void>mapEmpty());
+            : CompletionStages.onContext(status.removeAsync(id), context).<Void>mapEmpty());
   }
 
   private static JsonObject view(JsonObject stored, JsonObject deliveryStatus) {

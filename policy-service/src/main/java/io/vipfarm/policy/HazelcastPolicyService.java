@@ -4,6 +4,7 @@ import com.hazelcast.map.IMap;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.EventSink;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.VipfarmException;
@@ -22,7 +23,7 @@ import java.util.Map;
  * tolerant of new optional fields, exactly like the wire format.
  *
  * <p>Hazelcast's async operations complete on its own threads; every result is brought back to the
- * verticle's context with {@link Future#fromCompletionStage(java.util.concurrent.CompletionStage,
+ * verticle's context with {@link io.vipfarm.api.bus.CompletionStages#onContext(java.util.concurrent.CompletionStage,
  * Context)}. Reading all documents has no async form and runs on a worker thread.
  */
 final class HazelcastPolicyService implements PolicyService {
@@ -51,7 +52,7 @@ final class HazelcastPolicyService implements PolicyService {
     } catch (VipfarmException e) {
       return Future.failedFuture(e);
     }
-    return Future.fromCompletionStage(documents.setAsync(doc.name(), encode(doc)), context)
+    return CompletionStages.onContext(documents.setAsync(doc.name(), encode(doc)), context)
         .map(stored -> {
           emitChanged(doc.name(), CHANGE_PUT);
           return doc;
@@ -63,7 +64,7 @@ final class HazelcastPolicyService implements PolicyService {
     if (name == null || name.isEmpty()) {
       return Future.failedFuture(VipfarmException.invalidField("name", "is required"));
     }
-    return Future.fromCompletionStage(documents.getAsync(name), context)
+    return CompletionStages.onContext(documents.getAsync(name), context)
         .compose(json -> json == null
             ? Future.failedFuture(VipfarmException.unknownPolicy(name))
             : Future.succeededFuture(decode(json)));
@@ -74,7 +75,7 @@ final class HazelcastPolicyService implements PolicyService {
     if (name == null || name.isEmpty()) {
       return Future.failedFuture(VipfarmException.invalidField("name", "is required"));
     }
-    return Future.fromCompletionStage(documents.removeAsync(name), context)
+    return CompletionStages.onContext(documents.removeAsync(name), context)
         .compose(previous -> {
           if (previous == null) {
             return Future.failedFuture(VipfarmException.unknownPolicy(name));

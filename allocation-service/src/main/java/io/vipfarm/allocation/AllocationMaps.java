@@ -3,39 +3,83 @@ package io.vipfarm.allocation;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
 import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.SplitBrainProtectionConfig;
+import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
 
 /**
  * The Hazelcast structures of the allocation service, named in one place.
  *
  * <ul>
- *   <li>{@link #POOLS}: pool name to {@link PoolLeases}, the definition and every lease of the pool in
- *       one entry. All changes are entry processors on the entry's partition, so they are atomic
- *       without any lock, and applied to the backup replica deterministically.
- *   <li>{@link #ADMIN_LOCKS}: only a lock key, taken around pool creation and redefinition so that the
- *       cluster-wide overlap check and the write cannot interleave with another pool's.
+ *   <li>{@link #POOLS}: pool name to its {@link PoolRecord} (definition, claimed blocks, admin state).
+ *   <li>{@link #BLOCKS}: {@link BlockKey} to {@link AddressBlock}, 64 addresses and their leases each;
+ *       the lease path works here, one entry processor per acquire on the block's partition.
+ *   <li>{@link #LEASE_INDEX}: lease key to where its lease is ({@link LeaseIndex}).
+ *   <li>{@link #LAST_ADDRESS}: pool and user to the address the user last got (stickiness, a hint).
+ *   <li>{@link #ADMIN_LOCKS}: only a lock key, taken around pool creation, redefinition and deletion.
  * </ul>
  */
 public final class AllocationMaps {
   private AllocationMaps() {}
 
   public static final String POOLS = "vipfarm.allocation.pools";
+  public static final String BLOCKS = "vipfarm.allocation.blocks";
+  public static final String LEASE_INDEX = "vipfarm.allocation.lease-index";
+  public static final String LAST_ADDRESS = "vipfarm.allocation.last-address";
   public static final String ADMIN_LOCKS = "vipfarm.allocation.admin-locks";
+  /** The split-brain protection of the lease structures. */
+  public static final String QUORUM = "vipfarm.allocation.quorum";
+  /** Config property holding the expected number of control members (for the no-quorum message). */
+  public static final String EXPECTED_MEMBERS_PROPERTY = "vipfarm.allocation.expected-members";
   /** The one key of {@link #ADMIN_LOCKS}. */
   static final String POOL_DEFINITIONS_LOCK = "pool-definitions";
 
-  /**
-   * Adds the map settings the service relies on to {@code config}; call it before creating the
-   * Hazelcast instance. {@link #POOLS} keeps values as objects (an entry processor then works on the
-   * pool state in place instead of deserializing and serializing it on every acquire) with one
-   * synchronous backup, so a granted lease survives the loss of one member. Without this call the
-   * service still works correctly, only slower (binary format, Hazelcast's default single backup).
-   */
+  /** {@link #configure(Config, int)} for a single member. */
   public static Config configure(Config config) {
-    config.addMapConfig(new MapConfig(POOLS)
-        .setInMemoryFormat(InMemoryFormat.OBJECT)
-        .setBackupCount(1)
-        .setAsyncBackupCount(0)
-        .setReadBackupData(false));
+    return configure(config, 1);
+  }
+
+  /**
+   * Adds what the service relies on to {@code config}; call it before creating the Hazelcast instance.
+   *
+   * <ul>
+   *   <li>The serialization factory of the allocation classes ({@link AllocationSerialization}).
+   *   <li>Pools, blocks and the index keep values as objects (an entry processor then works on the block
+   *       in place instead of deserializing and serializing it on every acquire) with one synchronous
+   *       backup, so a granted lease survives the loss of one member.
+   *   <li>Split-brain protection: these maps refuse reads and writes on a side of the cluster with fewer
+   *       than a majority of {@code expectedMembers} members, so a minority side can never grant an
+   *       address the majority also grants. With 1 expected member there is no protection: one member
+   *       cannot be split.
+   * </ul>
+   *
+   * @param expectedMembers how many control members the farm runs (3 to 5 in a farm)
+   */
+  public static Config configure(Config config, int expectedMembers) {
+    if (expectedMembers < 1) {
+      throw new IllegalArgumentException("expected members must be at least 1, got " + expectedMembers);
+    }
+    AllocationSerialization.register(config.getSerializationConfig());
+    boolean protect = expectedMembers > 1;
+    if (protect) {
+      config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(QUORUM, true, quorumOf(expectedMembers))
+          .setProtectOn(SplitBrainProtectionOn.READ_WRITE));
+    }
+    config.setProperty(EXPECTED_MEMBERS_PROPERTY, Integer.toString(expectedMembers));
+    for (String name : new String[] {POOLS, BLOCKS, LEASE_INDEX}) {
+      config.addMapConfig(new MapConfig(name)
+          .setInMemoryFormat(InMemoryFormat.OBJECT)
+          .setBackupCount(1)
+          .setAsyncBackupCount(0)
+          .setReadBackupData(false)
+          .setSplitBrainProtectionName(protect ? QUORUM : null));
+    }
+    // a hint only: binary, one async backup, no protection needed
+    config.addMapConfig(new MapConfig(LAST_ADDRESS).setBackupCount(0).setAsyncBackupCount(1));
     return config;
+  }
+
+  /** The majority of {@code expectedMembers}: the smallest side allowed to allocate. */
+  public static int quorumOf(int expectedMembers) {
+    return expectedMembers / 2 + 1;
   }
 }

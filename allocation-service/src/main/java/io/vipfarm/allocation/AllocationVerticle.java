@@ -54,6 +54,13 @@ public final class AllocationVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
+    if (!hazelcast.getConfig().getSerializationConfig().getDataSerializableFactories()
+        .containsKey(AllocationSerialization.FACTORY_ID)) {
+      // without it every block operation fails later with an obscure serialization error
+      return Future.failedFuture(new IllegalStateException(
+          "this Hazelcast member was created without AllocationMaps.configure(config): the allocation"
+              + " service cannot store leases on it"));
+    }
     EventSink events = new EventSink(vertx.eventBus());
     service = new HazelcastAllocationService(vertx, hazelcast, events::emit, clock);
     ServiceEndpoint endpoint = new ServiceEndpoint()
@@ -64,7 +71,8 @@ public final class AllocationVerticle extends VerticleBase {
         .on(Actions.ACQUIRE, AcquireRequest.class, service::acquire)
         .on(Actions.RENEW, LeaseRef.class, service::renew)
         .on(Actions.RELEASE, LeaseRef.class, service::release)
-        .on(Actions.LEASES, AllocationQuery.class, service::leases);
+        .on(Actions.LEASES, AllocationQuery.class, service::leases)
+        .on(Actions.CHECK, body -> service.check());
     discovery = ServiceDiscovery.create(vertx);
     return PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
             Addresses.ALLOCATION_SERVICE, Addresses.ALLOCATION, AllocationService.class, new JsonObject()))
@@ -81,6 +89,7 @@ public final class AllocationVerticle extends VerticleBase {
     }
     Future<Void> withdrawn = published == null ? Future.succeededFuture() : published.withdraw();
     return withdrawn.eventually(() -> {
+      service.close();
       discovery.close();
       return Future.succeededFuture();
     });

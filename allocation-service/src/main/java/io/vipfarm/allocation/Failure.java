@@ -2,13 +2,12 @@ package io.vipfarm.allocation;
 
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
-import java.io.Serializable;
 
 /**
- * A refused operation as a value: entry processors return it instead of throwing, so the refusal
- * travels between members as plain data and the caller rebuilds the {@link VipfarmException}.
+ * A refused operation as a value: processors return it instead of throwing, so the refusal travels
+ * between members as plain data and the caller rebuilds the {@link VipfarmException}.
  */
-public record Failure(ErrorType type, String detail, String field) implements Serializable {
+public record Failure(ErrorType type, String detail, String field) {
 
   public static Failure of(VipfarmException e) {
     return new Failure(e.type(), e.detail(), e.field());

@@ -3,24 +3,28 @@ package io.vipfarm.allocation;
 import com.hazelcast.core.HazelcastException;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
-import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.map.IMap;
+import com.hazelcast.splitbrainprotection.SplitBrainProtection;
+import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vipfarm.allocation.PoolEntryProcessors.AcquireLease;
-import io.vipfarm.allocation.PoolEntryProcessors.DefinePool;
-import io.vipfarm.allocation.PoolEntryProcessors.Definitions;
-import io.vipfarm.allocation.PoolEntryProcessors.ExpireDue;
-import io.vipfarm.allocation.PoolEntryProcessors.QueryLeases;
-import io.vipfarm.allocation.PoolEntryProcessors.ReadSnapshot;
-import io.vipfarm.allocation.PoolEntryProcessors.ReleaseLease;
-import io.vipfarm.allocation.PoolEntryProcessors.RenewLease;
-import io.vipfarm.allocation.PoolEntryProcessors.RetirePool;
+import io.vipfarm.api.bus.CompletionStages;
+import io.vipfarm.allocation.BlockProcessors.AdminAction;
+import io.vipfarm.allocation.BlockProcessors.LeaseAction;
+import io.vipfarm.allocation.BlockReply.Outcome;
+import io.vipfarm.allocation.LeaseIndex.Location;
+import io.vipfarm.allocation.Messages.Counts;
+import io.vipfarm.allocation.Messages.Leases;
+import io.vipfarm.allocation.Messages.Reply;
+import io.vipfarm.allocation.PoolRecordProcessors.OnRecord;
+import io.vipfarm.allocation.PoolRecordProcessors.ReadRecord;
+import io.vipfarm.allocation.PoolRecordProcessors.RecordAction;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.AllocationQuery;
+import io.vipfarm.api.model.ConsistencyReport;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.LeaseRef;
@@ -28,15 +32,19 @@ import io.vipfarm.api.model.PoolSpec;
 import io.vipfarm.api.model.PoolView;
 import io.vipfarm.api.model.ReleaseResult;
 import io.vipfarm.api.model.VipfarmEvent;
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
@@ -44,34 +52,63 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@link AllocationService} on Hazelcast: each pool is one {@link AllocationMaps#POOLS} entry changed
- * by entry processors (see {@link PoolEntryProcessors}), so acquire, renew and release are atomic on
- * the pool's partition from any member, without a cluster-wide lock, and never block an event loop
- * (they use {@code submitToKey}).
+ * {@link AllocationService} on Hazelcast, after Calico's IPAM: a pool is split into blocks of 64
+ * addresses, each its own {@link AllocationMaps#BLOCKS} entry, so the blocks of a pool spread over the
+ * partitions and acquires on different blocks run in parallel, with no pool-wide lock or entry on the
+ * lease path. Nothing here blocks an event loop: lease operations are async entry processors, admin
+ * operations run on a worker.
  *
- * <p><b>Pool definitions</b> need one check that spans pools: no two pools overlap. Creating or
- * redefining a pool therefore takes the {@link AllocationMaps#ADMIN_LOCKS} lock, reads every pool's
- * definition, and applies the change with one entry processor that also refuses it atomically when a
- * live lease would be lost. Pool changes are rare admin actions, so one lock for them costs nothing,
- * while lease traffic never touches it; the lock is owned by the calling thread, so the whole
- * sequence runs in one worker task. If a member dies holding it, Hazelcast releases it; a member
- * that stalls longer than {@link #ADMIN_LOCK_LEASE_MS} loses it. Deleting needs no lock: the delete
- * processor alone decides atomically that the pool has no live lease.
+ * <p><b>Acquire</b> (three hops): (1) look up the key in the {@link LeaseIndex} and the user's last
+ * address, in parallel; a key with a live lease gets it back, extended (idempotence); (2) an entry
+ * processor on one block grants an address, preferring the user's reservation, then the key's previous
+ * address, then the user's last address (sticky), else the block's next free one; which block comes
+ * from this member's {@link BlockHints}; a full block costs one hop and is skipped after that; when the
+ * hints run out, one refresh reads every block's free count, and if still nothing is free the answer is
+ * POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never spins; (3) bind the key
+ * in the index; if a concurrent acquire of the same key bound first, ours is released and theirs returned.
  *
- * <p>{@code now} comes from the injected clock once per request and travels inside the processor.
- * Events go to {@code events} after the change, fire-and-forget.
+ * <p><b>Blocks are claimed</b> on the pool's record (once per block's life) before being created, so
+ * the record knows every block; redefinition and deletion walk those. <b>Redefine</b> is two-phase:
+ * the record takes the pending definition (blocks claimed from then on get it too), every block checks
+ * its live leases against it and, while pending, hands out only addresses allowed by both; then all
+ * commit, or all abort on the first conflict. <b>Delete</b> marks the record retiring (no more claims),
+ * retires every block (refused while it has a live lease, then undone), then drops blocks and record; a
+ * block created late from an earlier claim is caught by the creator, which re-reads the record after
+ * creating a block and gives its lease back if the pool is gone.
+ *
+ * <p><b>Split-brain protection</b> ({@link AllocationMaps#configure(com.hazelcast.config.Config, int)}):
+ * on a side without a majority of the expected members every operation fails with SERVICE_UNAVAILABLE
+ * "no quorum: N of M members", checked up front and again by Hazelcast on each map operation.
  */
 public final class HazelcastAllocationService implements AllocationService {
   private static final Logger LOG = LoggerFactory.getLogger(HazelcastAllocationService.class);
 
   static final long ADMIN_LOCK_WAIT_MS = 10_000;
   static final long ADMIN_LOCK_LEASE_MS = 60_000;
+  /** Block hops before the hints are refreshed from the store, and again after: the bound on an acquire. */
+  static final int HOPS_PER_ROUND = 16;
+  /** A cached pool record is re-read after this long even without a change notification. */
+  static final long RECORD_TTL_MS = 5_000;
+  /** The check does not report a lease without index entry younger than this (its bind is in flight). */
+  static final long CHECK_GRACE_MS = 5_000;
 
   private final Vertx vertx;
-  private final IMap<String, PoolLeases> pools;
+  private final HazelcastInstance hazelcast;
+  private final IMap<String, PoolRecord> pools;
+  private final IMap<BlockKey, AddressBlock> blocks;
+  private final IMap<String, Location> index;
+  private final IMap<String, Integer> lastAddress;
   private final IMap<String, Boolean> adminLocks;
   private final Consumer<VipfarmEvent> events;
   private final LongSupplier clock;
+  private final long memberSeed;
+  private final Map<String, Known> known = new ConcurrentHashMap<>();
+  /** The last view of each pool, kept across invalidations so that its hints survive record changes. */
+  private final Map<String, Known> hintsOf = new ConcurrentHashMap<>();
+  private final Map<String, Future<Void>> refreshing = new ConcurrentHashMap<>();
+
+  /** A pool as this member knows it: its record and its block hints. */
+  private record Known(PoolRecord record, BlockHints hints, long loadedAt) {}
 
   /**
    * @param events receives lease and pool events; must not throw (failures are logged and ignored)
@@ -80,54 +117,173 @@ public final class HazelcastAllocationService implements AllocationService {
   public HazelcastAllocationService(
       Vertx vertx, HazelcastInstance hazelcast, Consumer<VipfarmEvent> events, LongSupplier clock) {
     this.vertx = vertx;
+    this.hazelcast = hazelcast;
     this.pools = hazelcast.getMap(AllocationMaps.POOLS);
+    this.blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+    this.index = hazelcast.getMap(AllocationMaps.LEASE_INDEX);
+    this.lastAddress = hazelcast.getMap(AllocationMaps.LAST_ADDRESS);
     this.adminLocks = hazelcast.getMap(AllocationMaps.ADMIN_LOCKS);
     this.events = events;
     this.clock = clock;
+    this.memberSeed = hazelcast.getCluster().getLocalMember().getUuid().getMostSignificantBits();
   }
+
+  /**
+   * Nothing to release: the cached pool records need no listener. A member's cached record is only a
+   * hint (blocks enforce the rules), re-read after {@link #RECORD_TTL_MS}, at once after this member
+   * changes the pool, and whenever a block answers GONE. (A listener that dropped the cache on every
+   * record change also dropped it on every block claim, which cost a record read per acquire.)
+   */
+  public void close() {}
+
+  // ================================================================ pools
 
   @Override
   public Future<PoolView> putPool(PoolSpec spec) {
     PoolDefinition definition;
     try {
       definition = PoolValidator.validate(spec);
+      requireQuorum();
     } catch (VipfarmException e) {
       return Future.failedFuture(e);
     }
     long now = clock.getAsLong();
     return blocking(() -> withAdminLock(() -> {
-          refuseOverlap(definition);
-          return pools.executeOnKey(definition.name(), new DefinePool(definition, now));
-        }))
-        .compose(change -> settle(definition.name(), change))
-        .map(PoolSnapshot::toView);
+      refuseOverlap(definition);
+      long incarnation = ThreadLocalRandom.current().nextLong();
+      PoolRecord record = pools.executeOnKey(definition.name(), OnRecord.create(definition, incarnation));
+      PoolView view = record.incarnation() == incarnation
+          ? PoolView.of(definition.spec(), definition.size(), 0)
+          : redefine(record, definition, now);
+      known.remove(definition.name());
+      return view;
+    }));
+  }
+
+  /** Two-phase redefinition over every claimed block; runs under the admin lock on a worker. */
+  private PoolView redefine(PoolRecord current, PoolDefinition next, long now) {
+    PoolRecord record = pools.executeOnKey(next.name(), OnRecord.beginRedefine(current.incarnation(), next));
+    if (record == null) {
+      throw VipfarmException.unavailable("pool '" + next.name() + "' is being deleted; try again");
+    }
+    Set<BlockKey> claimed = claimedKeys(record);
+    Map<BlockKey, Reply> prepared = blocks.executeOnKeys(claimed, new BlockProcessors.Admin(AdminAction.PREPARE, record, now));
+    BlockReply conflict = null;
+    for (Map.Entry<BlockKey, Reply> e : prepared.entrySet()) {
+      BlockReply reply = e.getValue().reply;
+      settleExpired(next.name(), e.getKey().number(), reply);
+      if (reply.is(Outcome.REFUSED) && (conflict == null
+          || Integer.compareUnsigned(reply.lease().address(), conflict.lease().address()) < 0)) {
+        conflict = reply;
+      }
+    }
+    long gen = record.pendingGeneration();
+    if (conflict != null) {
+      blocks.executeOnKeys(claimed, new BlockProcessors.Admin(AdminAction.ABORT, record, now));
+      pools.executeOnKey(next.name(), OnRecord.of(RecordAction.ABORT_REDEFINE, record.incarnation(), gen));
+      throw conflict.failure().toException();
+    }
+    PoolRecord committed = pools.executeOnKey(next.name(), OnRecord.of(RecordAction.COMMIT_REDEFINE, record.incarnation(), gen));
+    boolean moved = (record.definition().cidr().base() >>> 24) != (next.cidr().base() >>> 24);
+    Map<BlockKey, Reply> done = blocks.executeOnKeys(claimed,
+        new BlockProcessors.Admin(moved ? AdminAction.DROP : AdminAction.COMMIT, record, now));
+    long used = 0;
+    for (Reply r : done.values()) {
+      used += r.reply.live();
+    }
+    return PoolView.of(committed == null ? next.spec() : committed.definition().spec(), next.size(), used);
   }
 
   @Override
   public Future<PoolView> getPool(String name) {
-    return checkedName("name", name)
-        .compose(n -> submit(n, new ReadSnapshot(clock.getAsLong())))
-        .compose(snapshot -> snapshot == null
-            ? Future.failedFuture(VipfarmException.unknownPool(name))
-            : Future.succeededFuture(snapshot.toView()));
+    return checkedName("name", name).compose(n -> {
+      long now = clock.getAsLong();
+      return blocking(() -> {
+        PoolRecord record = pools.executeOnKey(n, new ReadRecord());
+        if (record == null) {
+          throw VipfarmException.unknownPool(n);
+        }
+        return view(record, usedByPool(n, now));
+      });
+    });
   }
 
   @Override
   public Future<Void> deletePool(String name) {
-    return checkedName("name", name)
-        .compose(n -> submit(n, new RetirePool(clock.getAsLong())))
-        .compose(change -> change == null
-            ? Future.failedFuture(VipfarmException.unknownPool(name))
-            : settle(name, change))
-        .mapEmpty();
+    return checkedName("name", name).compose(n -> {
+      long now = clock.getAsLong();
+      return blocking(() -> withAdminLock(() -> {
+        retire(n, now);
+        return null;
+      }));
+    }).mapEmpty();
+  }
+
+  private void retire(String name, long now) {
+    PoolRecord current = pools.executeOnKey(name, new ReadRecord());
+    if (current == null) {
+      throw VipfarmException.unknownPool(name);
+    }
+    PoolRecord record = pools.executeOnKey(name, OnRecord.of(RecordAction.BEGIN_RETIRE, current.incarnation(), 0));
+    if (record == null) {
+      throw VipfarmException.unknownPool(name);
+    }
+    Set<BlockKey> claimed = claimedKeys(record);
+    Map<BlockKey, Reply> retired = blocks.executeOnKeys(claimed, new BlockProcessors.Admin(AdminAction.RETIRE, record, now));
+    long live = 0;
+    BlockReply first = null;
+    for (Map.Entry<BlockKey, Reply> e : retired.entrySet()) {
+      BlockReply reply = e.getValue().reply;
+      settleExpired(name, e.getKey().number(), reply);
+      if (reply.is(Outcome.REFUSED)) {
+        live += reply.live();
+        if (first == null || Integer.compareUnsigned(reply.lease().address(), first.lease().address()) < 0) {
+          first = reply;
+        }
+      }
+    }
+    if (first != null) {
+      blocks.executeOnKeys(claimed, new BlockProcessors.Admin(AdminAction.UNRETIRE, record, now));
+      pools.executeOnKey(name, OnRecord.of(RecordAction.ABORT_RETIRE, record.incarnation(), 0));
+      known.remove(name);
+      throw new VipfarmException(ErrorType.POOL_IN_USE, "pool '" + name + "' has " + live + " live lease(s), e.g. "
+          + first.lease().addressText() + " held by " + first.lease().holder());
+    }
+    blocks.executeOnKeys(claimed, new BlockProcessors.Admin(AdminAction.DROP, record, now));
+    pools.executeOnKey(name, OnRecord.of(RecordAction.REMOVE, record.incarnation(), 0));
+    index.removeAll(new LeaseIndex.KeyPrefix<>(LeaseIndex.poolPrefix(name)));
+    lastAddress.removeAll(new LeaseIndex.KeyPrefix<>(LeaseIndex.poolPrefix(name)));
+    known.remove(name);
   }
 
   @Override
   public Future<List<PoolView>> listPools() {
     long now = clock.getAsLong();
-    return blocking(() -> pools.executeOnEntries(new ReadSnapshot(now)))
-        .map(byName -> new TreeMap<>(byName).values().stream().map(PoolSnapshot::toView).toList());
+    return blocking(() -> {
+      Map<BlockKey, Counts> counts = blocks.executeOnEntries(new BlockProcessors.ReadCounts(now));
+      Map<String, Long> used = new HashMap<>();
+      counts.forEach((key, c) -> used.merge(key.pool(), (long) c.live, Long::sum));
+      List<PoolView> out = new ArrayList<>();
+      for (PoolRecord record : new TreeMap<>(pools.getAll(pools.keySet())).values()) {
+        out.add(view(record, used.getOrDefault(record.name(), 0L)));
+      }
+      return out;
+    });
   }
+
+  private long usedByPool(String pool, long now) {
+    long used = 0;
+    for (Counts c : blocks.executeOnEntries(new BlockProcessors.ReadCounts(now), new BlockProcessors.OfPool(pool)).values()) {
+      used += c.live;
+    }
+    return used;
+  }
+
+  private static PoolView view(PoolRecord record, long used) {
+    return PoolView.of(record.definition().spec(), record.definition().size(), used);
+  }
+
+  // ================================================================ leases
 
   @Override
   public Future<Lease> acquire(AcquireRequest request) {
@@ -138,25 +294,179 @@ public final class HazelcastAllocationService implements AllocationService {
       }
       PoolValidator.checkName("pool", request.pool());
       holder = checkedHolder(request.key());
+      requireQuorum();
     } catch (VipfarmException e) {
       return Future.failedFuture(e);
     }
-    String pool = request.pool();
-    return submit(pool, new AcquireLease(holder, request.user(), clock.getAsLong()))
-        .compose(change -> {
-          if (change == null) {
-            return Future.failedFuture(VipfarmException.unknownPool(pool));
-          }
-          if (!change.succeeded() && change.failure().type() == ErrorType.POOL_EXHAUSTED) {
-            emit(LeaseEvents.poolExhausted(pool, holder, request.user()));
-          }
-          return settle(pool, change);
-        })
-        .map(grant -> {
-          String type = grant.renewed() ? VipfarmEvent.LEASE_RENEWED : VipfarmEvent.LEASE_GRANTED;
-          emit(LeaseEvents.lease(type, pool, grant.lease()));
-          return grant.lease().toLease(pool);
+    Acquire acquire = new Acquire(request.pool(), holder, request.user(), clock.getAsLong());
+    return acquire.run().map(lease -> lease.toLease(request.pool()));
+  }
+
+  /** One acquire: its inputs, and what it has learnt on the way. */
+  private final class Acquire {
+    final String pool;
+    final LeaseHolder holder;
+    final String user;
+    final long now;
+    final String indexKey;
+    Known state;
+    Location previous;
+    Integer last;
+    int hops;
+    boolean refreshed;
+    boolean createdBlock;
+
+    Acquire(String pool, LeaseHolder holder, String user, long now) {
+      this.pool = pool;
+      this.holder = holder;
+      this.user = user;
+      this.now = now;
+      this.indexKey = LeaseIndex.key(pool, holder);
+    }
+
+    Future<HeldLease> run() {
+      Future<Location> existing = async(index.getAsync(indexKey));
+      Future<Integer> lastFuture = user == null ? Future.succeededFuture() : async(lastAddress.getAsync(lastKey(pool, user)));
+      return known(pool)
+          .compose(k -> {
+            state = k;
+            return Future.all(existing, lastFuture);
+          })
+          .compose(all -> {
+            previous = existing.result();
+            last = lastFuture.result();
+            if (previous == null) {
+              return grantNew();
+            }
+            return onLease(state, LeaseAction.EXTEND_HELD, holder, previous.address, previous.fence, now)
+                .compose(reply -> {
+                  if (reply.is(Outcome.EXTENDED)) {
+                    emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, reply.lease()));
+                    return Future.succeededFuture(reply.lease());
+                  }
+                  return grantNew();
+                });
+          });
+    }
+
+    /** Reservation, then the key's previous address, then the user's last address. */
+    private Integer preferred() {
+      Integer reserved = state.record().definition().reservationOf(user);
+      if (reserved != null) {
+        return reserved;
+      }
+      if (previous != null && state.record().definition().cidr().contains(previous.address)) {
+        return previous.address;
+      }
+      return last != null && state.record().definition().cidr().contains(last) ? last : null;
+    }
+
+    private Future<HeldLease> grantNew() {
+      Integer preferred = preferred();
+      return tryBlock(preferred == null ? nextBlock() : AddressBlock.numberOf(preferred), preferred);
+    }
+
+    /** The next candidate block, refreshing the hints once when they run out; -1 when there is none. */
+    private int nextBlock() {
+      return state.hints().next();
+    }
+
+    /**
+     * Tries one block. Bounded: at most {@link #HOPS_PER_ROUND} hops on the hints, then one refresh that
+     * makes them exact, then only blocks the refresh found free, each of which a FULL reply strikes off,
+     * so an acquire makes at most 16 + (blocks with room) hops and an exhausted pool answers after one read.
+     */
+    private Future<HeldLease> tryBlock(int number, Integer preferred) {
+      if (number < 0 || (!refreshed && hops >= HOPS_PER_ROUND)) {
+        if (refreshed) {
+          return exhausted();
+        }
+        refreshed = true;
+        return refreshHints(pool, state, now).compose(v -> {
+          int next = nextBlock();
+          return next < 0 ? exhausted() : tryBlock(next, null);
         });
+      }
+      hops++;
+      BlockKey key = new BlockKey(pool, number);
+      return async(blocks.submitToKey(key, new BlockProcessors.Allocate(state.record().incarnation(), holder, user, preferred, now)))
+          .compose(r -> {
+            BlockReply reply = r.reply;
+            settleExpired(pool, number, reply);
+            state.hints().update(number, reply.free());
+            return switch (reply.outcome()) {
+              case GRANTED -> bind(reply.lease());
+              case FULL -> tryBlock(nextBlock(), null);
+              case GONE -> claimThenRetry(number, preferred);
+              default -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL, "unexpected allocate outcome " + reply.outcome()));
+            };
+          });
+    }
+
+    /** The block does not exist (or is foreign or retired): claim it on the pool record, create it, try again. */
+    private Future<HeldLease> claimThenRetry(int number, Integer preferred) {
+      if (createdBlock) {
+        return Future.failedFuture(unknownOrDeleting());
+      }
+      return async(pools.submitToKey(pool, OnRecord.claim(state.record().incarnation(), number)))
+          .compose(record -> {
+            if (record == null) {
+              known.remove(pool);
+              return Future.failedFuture(unknownOrDeleting());
+            }
+            return async(blocks.submitToKey(new BlockKey(pool, number), new BlockProcessors.Create(record, number, now)));
+          })
+          .compose(created -> {
+            if (created.reply.is(Outcome.GONE)) {
+              return Future.failedFuture(unknownOrDeleting());
+            }
+            createdBlock = created.reply.is(Outcome.CREATED);
+            return tryBlock(number, preferred);
+          });
+    }
+
+    private VipfarmException unknownOrDeleting() {
+      return new VipfarmException(ErrorType.UNKNOWN_POOL, "no pool named '" + pool + "' (or it is being deleted)");
+    }
+
+    private Future<HeldLease> exhausted() {
+      emit(LeaseEvents.poolExhausted(pool, holder, user));
+      return Future.failedFuture(VipfarmException.poolExhausted(pool));
+    }
+
+    /** Points the key at the new lease; a concurrent acquire of the same key that bound first wins. */
+    private Future<HeldLease> bind(HeldLease granted) {
+      return async(index.submitToKey(indexKey, new LeaseIndex.Bind(previous, Location.of(granted))))
+          .compose(winner -> {
+            if (winner != null) {
+              return onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now)
+                  .compose(released -> onLease(state, LeaseAction.EXTEND_HELD, holder, winner.address, winner.fence, now))
+                  .compose(reply -> reply.is(Outcome.EXTENDED)
+                      ? Future.succeededFuture(reply.lease())
+                      : Future.failedFuture(new VipfarmException(ErrorType.CONFLICT,
+                          "a concurrent request for " + holder + " changed its lease; try again")));
+            }
+            return (createdBlock ? verifyPoolStillThere(granted) : Future.succeededFuture(granted)).map(lease -> {
+              if (user != null) {
+                lastAddress.setAsync(lastKey(pool, user), lease.address());
+              }
+              emit(LeaseEvents.lease(VipfarmEvent.LEASE_GRANTED, pool, lease));
+              return lease;
+            });
+          });
+    }
+
+    /** After creating a block: if the pool was deleted meanwhile, give the lease back and say so. */
+    private Future<HeldLease> verifyPoolStillThere(HeldLease granted) {
+      return async(pools.submitToKey(pool, new ReadRecord())).compose(record -> {
+        if (record != null && record.incarnation() == state.record().incarnation() && !record.retiring()) {
+          return Future.succeededFuture(granted);
+        }
+        return onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now)
+            .compose(r -> async(index.submitToKey(indexKey, new LeaseIndex.Unbind(granted.fence()))))
+            .compose(r -> Future.failedFuture(unknownOrDeleting()));
+      });
+    }
   }
 
   @Override
@@ -164,18 +474,25 @@ public final class HazelcastAllocationService implements AllocationService {
     LeaseHolder holder;
     try {
       holder = checkedRef(ref);
+      requireQuorum();
     } catch (VipfarmException e) {
       return Future.failedFuture(e);
     }
     String pool = ref.pool();
-    return submit(pool, new RenewLease(holder, ref.fence(), clock.getAsLong()))
-        .compose(change -> change == null
-            ? Future.failedFuture(new VipfarmException(ErrorType.UNKNOWN_LEASE,
-                "pool '" + pool + "' no longer exists, so neither does the lease of " + holder))
-            : settle(pool, change))
-        .map(lease -> {
-          emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, lease));
-          return lease.toLease(pool);
+    long now = clock.getAsLong();
+    VipfarmException unknown = new VipfarmException(ErrorType.UNKNOWN_LEASE, "pool '" + pool + "' has no live lease for " + holder);
+    return async(index.getAsync(LeaseIndex.key(pool, holder)))
+        .compose(location -> location == null
+            ? Future.failedFuture(unknown)
+            : known(pool).recover(err -> Future.failedFuture(unknown))
+                .compose(state -> onLease(state, LeaseAction.RENEW, holder, location.address, ref.fence(), now)))
+        .compose(reply -> switch (reply.outcome()) {
+          case EXTENDED -> {
+            emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, reply.lease()));
+            yield Future.succeededFuture(reply.lease().toLease(pool));
+          }
+          case REFUSED -> Future.failedFuture(reply.failure().toException());
+          default -> Future.failedFuture(unknown);
         });
   }
 
@@ -185,20 +502,43 @@ public final class HazelcastAllocationService implements AllocationService {
     LeaseHolder holder;
     try {
       holder = checkedRef(ref);
+      requireQuorum();
     } catch (VipfarmException e) {
       return Future.failedFuture(e);
     }
     String pool = ref.pool();
-    return submit(pool, new ReleaseLease(holder, ref.fence(), clock.getAsLong()))
-        .compose(change -> change == null
-            ? Future.succeededFuture(new Release(null, false))
-            : settle(pool, change))
-        .map(release -> {
-          if (release.released()) {
-            emit(LeaseEvents.lease(VipfarmEvent.LEASE_RELEASED, pool, release.lease()));
+    long now = clock.getAsLong();
+    String indexKey = LeaseIndex.key(pool, holder);
+    ReleaseResult skipped = new ReleaseResult(null, false);
+    return async(index.getAsync(indexKey)).compose(location -> {
+      if (location == null) {
+        return Future.succeededFuture(skipped);
+      }
+      return known(pool).transform(state -> {
+        if (state.failed()) {
+          return Future.succeededFuture(skipped);
+        }
+        return onLease(state.result(), LeaseAction.RELEASE, holder, location.address, ref.fence(), now).compose(reply -> {
+          switch (reply.outcome()) {
+            case RELEASED -> {
+              index.submitToKey(indexKey, new LeaseIndex.Unbind(reply.lease().fence()));
+              emit(LeaseEvents.lease(VipfarmEvent.LEASE_RELEASED, pool, reply.lease()));
+              return Future.succeededFuture(new ReleaseResult(reply.lease().addressText(), true));
+            }
+            case REFUSED -> {
+              return Future.failedFuture(reply.failure().toException());
+            }
+            case SKIPPED -> {
+              HeldLease gone = reply.lease();
+              return Future.succeededFuture(new ReleaseResult(gone == null ? null : gone.addressText(), false));
+            }
+            default -> {
+              return Future.succeededFuture(skipped);
+            }
           }
-          return new ReleaseResult(release.lease() == null ? null : release.lease().addressText(), release.released());
         });
+      });
+    });
   }
 
   /** Live leases, ordered by pool name, then address. */
@@ -206,48 +546,142 @@ public final class HazelcastAllocationService implements AllocationService {
   public Future<List<Lease>> leases(AllocationQuery query) {
     LeaseFilter filter = LeaseFilter.of(query);
     long now = clock.getAsLong();
-    if (query != null && query.pool() != null) {
-      String pool = query.pool();
-      return submit(pool, new QueryLeases(filter, now))
-          .map(found -> found == null ? List.of() : found.stream().map(l -> l.toLease(pool)).toList());
-    }
-    return blocking(() -> pools.executeOnEntries(new QueryLeases(filter, now)))
-        .map(byPool -> {
-          List<Lease> out = new ArrayList<>();
-          new TreeMap<>(byPool).forEach((pool, found) -> found.forEach(l -> out.add(l.toLease(pool))));
-          return out;
-        });
+    String pool = query == null ? null : query.pool();
+    return blocking(() -> {
+      BlockProcessors.QueryLeases op = new BlockProcessors.QueryLeases(filter, now);
+      Map<BlockKey, Leases> found = pool == null
+          ? blocks.executeOnEntries(op)
+          : blocks.executeOnEntries(op, new BlockProcessors.OfPool(pool));
+      List<Lease> out = new ArrayList<>();
+      found.forEach((key, leases) -> leases.leases.forEach(l -> out.add(l.toLease(key.pool()))));
+      out.sort(Comparator.comparing(Lease::pool).thenComparing(l -> Ipv4Address.parse(l.address())));
+      return out;
+    });
+  }
+
+  @Override
+  public Future<ConsistencyReport> check() {
+    long now = clock.getAsLong();
+    return blocking(() -> {
+      Map<String, PoolRecord> records = pools.getAll(pools.keySet());
+      Map<BlockKey, AddressBlock> snapshot = blocks.executeOnEntries(new BlockProcessors.Snapshot());
+      Map<String, Location> entries = index.getAll(index.keySet());
+      return ConsistencyChecker.check(records, snapshot, entries, now, CHECK_GRACE_MS);
+    });
   }
 
   /**
-   * Frees the expired leases of the pools whose primary copy lives on this member and emits
-   * {@code lease.expired} for each; every member sweeps its own pools, so no pool is swept twice.
+   * Frees the expired leases of the blocks whose primary copy lives on this member and emits
+   * {@code lease.expired} for each; every member sweeps its own blocks, so none is swept twice.
    *
    * @return how many leases expired
    */
   public Future<Integer> sweepExpired() {
     long now = clock.getAsLong();
     return blocking(() -> {
-          Set<String> local = pools.localKeySet();
-          return local.isEmpty() ? Map.<String, ArrayList<HeldLease>>of() : pools.executeOnKeys(local, new ExpireDue(now));
-        })
-        .map(byPool -> {
-          int count = 0;
-          for (Map.Entry<String, ArrayList<HeldLease>> e : new TreeMap<>(byPool).entrySet()) {
-            emitExpired(e.getKey(), e.getValue());
-            count += e.getValue().size();
+      Set<BlockKey> local = blocks.localKeySet();
+      return local.isEmpty() ? Map.<BlockKey, Reply>of() : blocks.executeOnKeys(local, new BlockProcessors.ExpireDue(now));
+    }).map(byBlock -> {
+      List<Map.Entry<BlockKey, Reply>> swept = new ArrayList<>(byBlock.entrySet());
+      swept.sort(Map.Entry.comparingByKey(Comparator.comparing(BlockKey::pool).thenComparingInt(BlockKey::number)));
+      int count = 0;
+      for (Map.Entry<BlockKey, Reply> e : swept) {
+        if (e.getValue() != null) {
+          settleExpired(e.getKey().pool(), e.getKey().number(), e.getValue().reply);
+          count += e.getValue().reply.expired().size();
+        }
+      }
+      return count;
+    });
+  }
+
+  // ================================================================ helpers
+
+  /** This member's view of a pool, loaded when unknown or older than {@link #RECORD_TTL_MS}. */
+  private Future<Known> known(String pool) {
+    Known k = known.get(pool);
+    long now = System.currentTimeMillis();
+    if (k != null && now - k.loadedAt() < RECORD_TTL_MS) {
+      return Future.succeededFuture(k);
+    }
+    return async(pools.submitToKey(pool, new ReadRecord())).compose(record -> {
+      if (record == null) {
+        known.remove(pool);
+        return Future.failedFuture(VipfarmException.unknownPool(pool));
+      }
+      // keep the hints while the pool and its definition are unchanged (a claim changes neither)
+      Known before = hintsOf.get(pool);
+      BlockHints hints = before != null && before.record().incarnation() == record.incarnation()
+          && before.record().generation() == record.generation() && record.pending() == null
+          ? before.hints() : new BlockHints(record.definition(), memberSeed);
+      Known fresh = new Known(record, hints, now);
+      hintsOf.put(pool, fresh);
+      known.put(pool, fresh);
+      return Future.succeededFuture(fresh);
+    });
+  }
+
+  /** Reads the free count of every existing block of the pool; concurrent refreshes of one pool share one read. */
+  private Future<Void> refreshHints(String pool, Known state, long now) {
+    return refreshing.computeIfAbsent(pool, p -> {
+      Future<Void> f = blocking(() -> blocks.executeOnEntries(new BlockProcessors.ReadCounts(now), new BlockProcessors.OfPool(p)))
+          .map(counts -> {
+            Map<Integer, Integer> free = new HashMap<>();
+            counts.forEach((key, c) -> free.put(key.number(), c.free));
+            state.hints().refresh(free);
+            return (Void) null;
+          });
+      f.onComplete(done -> refreshing.remove(p));
+      return f;
+    });
+  }
+
+  private Future<BlockReply> onLease(Known state, LeaseAction action, LeaseHolder holder, int address, long fence, long now) {
+    String pool = state.record().name();
+    int number = AddressBlock.numberOf(address);
+    return async(blocks.submitToKey(new BlockKey(pool, number),
+        new BlockProcessors.OnLease(action, state.record().incarnation(), holder, address, fence, now)))
+        .map(r -> {
+          settleExpired(pool, number, r.reply);
+          if (!r.reply.is(Outcome.GONE)) {
+            state.hints().update(number, r.reply.free());
           }
-          return count;
+          return r.reply;
         });
   }
 
+  /** Emits {@code lease.expired} for the leases a block freed on the way, and drops their index entries. */
+  private void settleExpired(String pool, int number, BlockReply reply) {
+    for (HeldLease lease : reply.expired()) {
+      emit(LeaseEvents.lease(VipfarmEvent.LEASE_EXPIRED, pool, lease));
+      index.submitToKey(LeaseIndex.key(pool, lease.holder()), new LeaseIndex.Unbind(lease.fence()));
+    }
+  }
+
+  private static Set<BlockKey> claimedKeys(PoolRecord record) {
+    Set<BlockKey> keys = new LinkedHashSet<>();
+    for (int number : record.claimedBlocks()) {
+      keys.add(new BlockKey(record.name(), number));
+    }
+    return keys;
+  }
+
+  static String lastKey(String pool, String user) {
+    return LeaseIndex.poolPrefix(pool) + user.length() + ":" + user;
+  }
+
   private void refuseOverlap(PoolDefinition definition) {
-    List<PoolDefinition> others = new ArrayList<>(pools.project(new Definitions()));
-    others.sort(Comparator.comparing(PoolDefinition::name));
-    for (PoolDefinition other : others) {
-      if (!other.name().equals(definition.name()) && other.cidr().overlaps(definition.cidr())) {
-        throw new VipfarmException(ErrorType.POOL_OVERLAP,
-            definition.cidr() + " overlaps pool '" + other.name() + "' (" + other.cidr() + ")", "cidr");
+    List<PoolRecord> others = new ArrayList<>(pools.getAll(pools.keySet()).values());
+    others.sort(Comparator.comparing(PoolRecord::name));
+    for (PoolRecord other : others) {
+      if (other.name().equals(definition.name())) {
+        continue;
+      }
+      for (PoolDefinition d : other.pending() == null ? List.of(other.definition()) : List.of(other.definition(), other.pending())) {
+        if (d.cidr().overlaps(definition.cidr())) {
+          throw new VipfarmException(ErrorType.POOL_OVERLAP,
+              definition.cidr() + " overlaps pool '" + other.name() + "' (" + d.cidr() + ")", "cidr");
+        }
       }
     }
   }
@@ -272,18 +706,30 @@ public final class HazelcastAllocationService implements AllocationService {
     }
   }
 
-  /** Emits the expiries, then turns a refusal into a failed future. */
-  private <T extends Serializable> Future<T> settle(String pool, Change<T> change) {
-    emitExpired(pool, change.expired());
-    return change.succeeded()
-        ? Future.succeededFuture(change.value())
-        : Future.failedFuture(change.failure().toException());
+  /** Fails fast, with the numbers, on a side of a split without a majority. */
+  private void requireQuorum() {
+    SplitBrainProtection protection;
+    try {
+      protection = hazelcast.getSplitBrainProtectionService().getSplitBrainProtection(AllocationMaps.QUORUM);
+    } catch (IllegalArgumentException notConfigured) {
+      return;
+    }
+    if (!protection.hasMinimumSize()) {
+      throw noQuorum();
+    }
   }
 
-  private void emitExpired(String pool, List<HeldLease> expired) {
-    for (HeldLease lease : expired) {
-      emit(LeaseEvents.lease(VipfarmEvent.LEASE_EXPIRED, pool, lease));
+  private VipfarmException noQuorum() {
+    int present;
+    try {
+      present = (int) hazelcast.getCluster().getMembers().stream().filter(m -> !m.isLiteMember()).count();
+    } catch (RuntimeException e) {
+      present = 0;
     }
+    String expected = hazelcast.getConfig().getProperty(AllocationMaps.EXPECTED_MEMBERS_PROPERTY);
+    int m = expected == null ? present : Integer.parseInt(expected);
+    return VipfarmException.unavailable("no quorum: " + present + " of " + m + " members (need "
+        + AllocationMaps.quorumOf(m) + "); this side of the cluster refuses to allocate");
   }
 
   private void emit(VipfarmEvent event) {
@@ -294,22 +740,20 @@ public final class HazelcastAllocationService implements AllocationService {
     }
   }
 
-  private <R> Future<R> submit(String pool, EntryProcessor<String, PoolLeases, R> processor) {
-    try {
-      return Future.fromCompletionStage(pools.submitToKey(pool, processor), vertx.getOrCreateContext())
-          .recover(HazelcastAllocationService::translate);
-    } catch (RuntimeException e) {
-      return translate(e);
-    }
+  private <R> Future<R> async(CompletionStage<R> stage) {
+    return CompletionStages.onContext(stage, vertx.getOrCreateContext()).recover(this::translate);
   }
 
   private <R> Future<R> blocking(Callable<R> work) {
-    return vertx.executeBlocking(work, false).recover(HazelcastAllocationService::translate);
+    return vertx.executeBlocking(work, false).recover(this::translate);
   }
 
-  /** Hazelcast trouble (member shutting down, cluster not reachable) is the service being unavailable. */
-  private static <R> Future<R> translate(Throwable err) {
+  /** Hazelcast trouble (no quorum, member shutting down, cluster not reachable) is the service being unavailable. */
+  private <R> Future<R> translate(Throwable err) {
     Throwable cause = err instanceof CompletionException && err.getCause() != null ? err.getCause() : err;
+    if (cause instanceof SplitBrainProtectionException) {
+      return Future.failedFuture(noQuorum());
+    }
     if (cause instanceof HazelcastInstanceNotActiveException || cause instanceof HazelcastException) {
       return Future.failedFuture(VipfarmException.unavailable("allocation store unavailable: " + cause.getMessage()));
     }

@@ -1,17 +1,15 @@
 package io.vipfarm.allocation;
 
 import io.vipfarm.api.model.Lease;
-import java.io.Serializable;
 
 /**
- * A lease as the pool state keeps it.
+ * A lease as a block keeps it.
  *
  * @param address address bits
- * @param fence the pool's fence counter at the grant; renew and release must present it
+ * @param fence unique in the pool (see {@link AddressBlock}); renew and release must present it
  */
 public record HeldLease(
-    int address, LeaseHolder holder, String user, long fence, long grantedAt, long expiresAt)
-    implements Serializable {
+    int address, LeaseHolder holder, String user, long fence, long grantedAt, long expiresAt) {
 
   public HeldLease withExpiresAt(long newExpiresAt) {
     return new HeldLease(address, holder, user, fence, grantedAt, newExpiresAt);

@@ -1,12 +1,11 @@
 package io.vipfarm.allocation;
 
-import java.io.Serializable;
 
 /**
  * An IPv4 address as its 32 bits. The allocator keeps addresses as {@code int} bits (unsigned: compare
  * with {@link Integer#compareUnsigned}); this record is the checked way in and out of text.
  */
-public record Ipv4Address(int bits) implements Comparable<Ipv4Address>, Serializable {
+public record Ipv4Address(int bits) implements Comparable<Ipv4Address> {
 
   /**
    * Reads dotted-quad text strictly: exactly four decimal octets 0..255, no signs, no spaces and no

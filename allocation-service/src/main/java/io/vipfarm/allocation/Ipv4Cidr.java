@@ -1,12 +1,11 @@
 package io.vipfarm.allocation;
 
-import java.io.Serializable;
 
 /**
  * An IPv4 network: a base address whose host bits are zero and a prefix length 0..32. Addresses in it
  * are numbered by <em>ordinal</em>, 0 for the base up to {@code size() - 1} for the last address.
  */
-public record Ipv4Cidr(int base, int prefix) implements Serializable {
+public record Ipv4Cidr(int base, int prefix) {
 
   public Ipv4Cidr {
     if (prefix < 0 || prefix > 32) {

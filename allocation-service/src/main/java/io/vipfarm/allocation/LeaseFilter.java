@@ -1,10 +1,9 @@
 package io.vipfarm.allocation;
 
 import io.vipfarm.api.model.AllocationQuery;
-import java.io.Serializable;
 
-/** The allocations query in a form that travels to the members holding the pools; null matches all. */
-public record LeaseFilter(String host, String session, String user, String address) implements Serializable {
+/** The allocations query in a form that travels to the members holding the blocks; null matches all. */
+public record LeaseFilter(String host, String session, String user, String address) {
 
   public static LeaseFilter of(AllocationQuery query) {
     return query == null

@@ -1,10 +1,9 @@
 package io.vipfarm.allocation;
 
 import io.vipfarm.api.model.LeaseKey;
-import java.io.Serializable;
 
-/** Who holds a lease: the serializable twin of {@link LeaseKey} kept inside the pool state. */
-public record LeaseHolder(String hostId, String bootId, String sessionId, String program) implements Serializable {
+/** Who holds a lease: the twin of {@link LeaseKey} kept inside the block state. */
+public record LeaseHolder(String hostId, String bootId, String sessionId, String program) {
 
   public static LeaseHolder of(LeaseKey key) {
     return new LeaseHolder(key.hostId(), key.bootId(), key.sessionId(), key.program());

@@ -1,6 +1,5 @@
 package io.vipfarm.allocation;
 
-import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
@@ -10,8 +9,7 @@ import java.util.List;
  * A set of ordinals stored as sorted, disjoint, non-adjacent closed ranges, so that excluding a /9
  * out of a /8 costs one range rather than eight million entries. Lookups are binary searches.
  */
-public final class OrdinalRanges implements Serializable {
-  private static final long serialVersionUID = 1L;
+public final class OrdinalRanges {
 
   private final long[] firsts;
   private final long[] lasts;

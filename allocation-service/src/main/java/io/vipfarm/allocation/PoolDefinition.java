@@ -1,7 +1,6 @@
 package io.vipfarm.allocation;
 
 import io.vipfarm.api.model.PoolSpec;
-import java.io.Serializable;
 import java.util.List;
 import java.util.Map;
 
@@ -32,7 +31,7 @@ public record PoolDefinition(
     int leaseSeconds,
     OrdinalRanges blocked,
     Map<String, Integer> reservedAddressByUser,
-    Map<Integer, String> reservedUserByAddress) implements Serializable {
+    Map<Integer, String> reservedUserByAddress) {
 
   public PoolDefinition {
     exclude = List.copyOf(exclude);

@@ -19,18 +19,23 @@ final class TestHazelcast {
 
   /** One member that joins nobody. */
   static HazelcastInstance standalone() {
-    Config config = config("vipfarm-test-" + UUID.randomUUID(), randomBasePort());
+    Config config = config("vipfarm-test-" + UUID.randomUUID(), randomBasePort(), 1);
     config.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(false);
     return Hazelcast.newHazelcastInstance(config);
   }
 
   /** {@code members} members joined over TCP on 127.0.0.1. */
   static List<HazelcastInstance> cluster(int members) {
+    return cluster(members, 1);
+  }
+
+  /** {@code members} members joined over TCP on 127.0.0.1, with split-brain protection for {@code expected}. */
+  static List<HazelcastInstance> cluster(int members, int expected) {
     String name = "vipfarm-test-" + UUID.randomUUID();
     int port = randomBasePort();
     List<HazelcastInstance> instances = new ArrayList<>();
     for (int i = 0; i < members; i++) {
-      Config config = config(name, port);
+      Config config = config(name, port, expected);
       var tcp = config.getNetworkConfig().getJoin().getTcpIpConfig().setEnabled(true);
       for (int p = port; p < port + members + 2; p++) {
         tcp.addMember("127.0.0.1:" + p);
@@ -49,7 +54,7 @@ final class TestHazelcast {
     }
   }
 
-  private static Config config(String clusterName, int port) {
+  private static Config config(String clusterName, int port, int expected) {
     Config config = new Config();
     config.setClusterName(clusterName);
     config.setProperty("hazelcast.phone.home.enabled", "false");
@@ -61,7 +66,7 @@ final class TestHazelcast {
     JoinConfig join = network.getJoin();
     join.getMulticastConfig().setEnabled(false);
     join.getAutoDetectionConfig().setEnabled(false);
-    return AllocationMaps.configure(config);
+    return AllocationMaps.configure(config, expected);
   }
 
   private static int randomBasePort() {

@@ -14,7 +14,9 @@ public final class VipfarmMain {
   private static final String USAGE = String.join("\n",
       "vipfarm: per-session virtual IP and virtual loopback for Linux session hosts",
       "  vipfarm start [options]                                 run vipfarm (all roles by default)",
-      "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host");
+      "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host",
+      "  " + ConsistencyCheckCommand.USAGE,
+      "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)");
 
   private VipfarmMain() {}
 
@@ -25,6 +27,8 @@ public final class VipfarmMain {
     try {
       switch (command) {
         case "start" -> start(rest);
+        case "check" -> System.exit(ConsistencyCheckCommand.run(rest, System.getenv(), System.out, System.err));
+        case "bench" -> bench(rest);
         case "help", "--help", "-h" -> System.out.println(USAGE + "\n\n" + StartCommandLine.USAGE);
         default -> throw new UsageException("unknown command '" + command + "' (try: vipfarm help)");
       }
@@ -71,6 +75,23 @@ public final class VipfarmMain {
     }
     LOG.info("vipfarm started: role {}, host id {}, run dir {}, data dir {}, admin token {}",
         options.role().name().toLowerCase(), options.hostId(), options.runDir(), options.dataDir(), tokenSource);
+  }
+
+  private static void bench(List<String> args) {
+    if (args.contains("--help") || args.contains("-h")) {
+      System.out.println(AllocationBench.USAGE);
+      return;
+    }
+    int code;
+    try {
+      code = AllocationBench.main(args, System.out);
+    } catch (UsageException e) {
+      throw e;
+    } catch (Exception e) {
+      LOG.error("the benchmark failed: {}", e.toString(), e);
+      code = 1;
+    }
+    System.exit(code);
   }
 
   private static String hostForUrl(String host) {

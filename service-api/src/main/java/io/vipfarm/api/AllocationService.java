@@ -5,6 +5,7 @@ import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.bus.EventBusClient;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.AllocationQuery;
+import io.vipfarm.api.model.ConsistencyReport;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseRef;
 import io.vipfarm.api.model.PoolSpec;
@@ -51,6 +52,14 @@ public interface AllocationService {
   /** Live leases matching the query. */
   Future<List<Lease>> leases(AllocationQuery query);
 
+  /**
+   * Checks every lease against its pool and the rules, and the bookkeeping against the leases; reads
+   * only. The default refuses, for implementations that hold no leases of their own.
+   */
+  default Future<ConsistencyReport> check() {
+    return Future.failedFuture(new VipfarmException(ErrorType.INTERNAL, "this allocation service cannot check itself"));
+  }
+
   /** Action names on {@link Addresses#ALLOCATION}. */
   interface Actions {
     String PUT_POOL = "putPool";
@@ -61,6 +70,7 @@ public interface AllocationService {
     String RENEW = "renew";
     String RELEASE = "release";
     String LEASES = "leases";
+    String CHECK = "check";
   }
 
   static AllocationService client(EventBusClient bus) {
@@ -103,6 +113,11 @@ public interface AllocationService {
       @Override
       public Future<List<Lease>> leases(AllocationQuery query) {
         return bus.callList(Actions.LEASES, query, Lease.class);
+      }
+
+      @Override
+      public Future<ConsistencyReport> check() {
+        return bus.call(Actions.CHECK, null, ConsistencyReport.class);
       }
     };
   }

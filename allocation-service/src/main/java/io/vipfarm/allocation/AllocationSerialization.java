@@ -1,0 +1,68 @@
+package io.vipfarm.allocation;
+
+import com.hazelcast.config.SerializationConfig;
+import com.hazelcast.nio.serialization.DataSerializableFactory;
+import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
+
+/**
+ * The {@code IdentifiedDataSerializable} factory of every allocation class that crosses members (no
+ * reflection, no Java serialization). Ids are part of the wire format between members of one cluster:
+ * never reuse a retired id.
+ */
+public final class AllocationSerialization implements DataSerializableFactory {
+  public static final int FACTORY_ID = 0x0a1f;
+
+  static final int ADDRESS_BLOCK = 1;
+  static final int BLOCK_KEY = 2;
+  static final int POOL_RECORD = 3;
+  static final int LOCATION = 4;
+  static final int REPLY = 5;
+  static final int LEASES = 6;
+  static final int COUNTS = 7;
+  static final int OP_ALLOCATE = 10;
+  static final int OP_ON_LEASE = 11;
+  static final int OP_CREATE = 12;
+  static final int OP_ADMIN = 13;
+  static final int OP_EXPIRE = 14;
+  static final int OP_READ_COUNTS = 15;
+  static final int OP_QUERY = 16;
+  static final int OP_SNAPSHOT = 17;
+  static final int OP_RECORD = 20;
+  static final int OP_READ_RECORD = 21;
+  static final int OP_BIND = 30;
+  static final int OP_UNBIND = 31;
+  static final int PRED_OF_POOL = 40;
+  static final int PRED_KEY_PREFIX = 41;
+
+  static void register(SerializationConfig config) {
+    config.addDataSerializableFactory(FACTORY_ID, new AllocationSerialization());
+  }
+
+  @Override
+  public IdentifiedDataSerializable create(int typeId) {
+    return switch (typeId) {
+      case ADDRESS_BLOCK -> new AddressBlock();
+      case BLOCK_KEY -> new BlockKey();
+      case POOL_RECORD -> new PoolRecord();
+      case LOCATION -> new LeaseIndex.Location();
+      case REPLY -> new Messages.Reply();
+      case LEASES -> new Messages.Leases();
+      case COUNTS -> new Messages.Counts();
+      case OP_ALLOCATE -> new BlockProcessors.Allocate();
+      case OP_ON_LEASE -> new BlockProcessors.OnLease();
+      case OP_CREATE -> new BlockProcessors.Create();
+      case OP_ADMIN -> new BlockProcessors.Admin();
+      case OP_EXPIRE -> new BlockProcessors.ExpireDue();
+      case OP_READ_COUNTS -> new BlockProcessors.ReadCounts();
+      case OP_QUERY -> new BlockProcessors.QueryLeases();
+      case OP_SNAPSHOT -> new BlockProcessors.Snapshot();
+      case OP_RECORD -> new PoolRecordProcessors.OnRecord();
+      case OP_READ_RECORD -> new PoolRecordProcessors.ReadRecord();
+      case OP_BIND -> new LeaseIndex.Bind();
+      case OP_UNBIND -> new LeaseIndex.Unbind();
+      case PRED_OF_POOL -> new BlockProcessors.OfPool();
+      case PRED_KEY_PREFIX -> new LeaseIndex.KeyPrefix<>();
+      default -> null;
+    };
+  }
+}

@@ -1,0 +1,233 @@
+package io.vipfarm.allocation;
+
+import com.hazelcast.map.EntryProcessor;
+import com.hazelcast.nio.ObjectDataInput;
+import com.hazelcast.nio.ObjectDataOutput;
+import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
+import com.hazelcast.query.Predicate;
+import java.io.IOException;
+import java.util.Map;
+
+/**
+ * The key index of {@link AllocationMaps#LEASE_INDEX}: lease key to where its lease is (address and
+ * fence), so that acquire stays idempotent across blocks, and renew and release find the block in one
+ * hop.
+ *
+ * <p>Why an index rather than a deterministic home block per key: a home block fills up, and then the
+ * key must go elsewhere, so the service would have to search for it anyway; the index costs one small
+ * entry per lease and keeps every key lookup at one hop. The block stays the truth: an entry whose lease
+ * is gone (expired, or a member died between the two writes) is found stale by the block and replaced;
+ * a lease whose index write never happened simply expires.
+ */
+final class LeaseIndex {
+  private LeaseIndex() {}
+
+  /** An unambiguous key: every part is length-prefixed. */
+  static String key(String pool, LeaseHolder holder) {
+    StringBuilder sb = new StringBuilder(96);
+    part(sb, pool);
+    part(sb, holder.hostId());
+    part(sb, holder.bootId());
+    part(sb, holder.sessionId());
+    if (holder.program() != null) {
+      part(sb, holder.program());
+    }
+    return sb.toString();
+  }
+
+  /** The prefix every index key of {@code pool} starts with. */
+  static String poolPrefix(String pool) {
+    return part(new StringBuilder(), pool).toString();
+  }
+
+  private static StringBuilder part(StringBuilder sb, String value) {
+    return sb.append(value.length()).append(':').append(value);
+  }
+
+  /** Where a key's lease is. */
+  static final class Location implements IdentifiedDataSerializable {
+    int address;
+    long fence;
+
+    public Location() {}
+
+    Location(int address, long fence) {
+      this.address = address;
+      this.fence = fence;
+    }
+
+    static Location of(HeldLease lease) {
+      return new Location(lease.address(), lease.fence());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Location l && l.address == address && l.fence == fence;
+    }
+
+    @Override
+    public int hashCode() {
+      return Long.hashCode(fence) * 31 + address;
+    }
+
+    @Override
+    public String toString() {
+      return Ipv4Address.format(address) + "@" + fence;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.LOCATION;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeInt(address);
+      out.writeLong(fence);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      address = in.readInt();
+      fence = in.readLong();
+    }
+  }
+
+  /**
+   * Points the key at {@code next} when it points nowhere or still at {@code expected} (the stale entry
+   * the caller saw). Returns null when bound, else the location the key points at now: a concurrent
+   * acquire of the same key won.
+   */
+  static final class Bind implements EntryProcessor<String, Location, Location>, IdentifiedDataSerializable {
+    Location expected;
+    Location next;
+
+    public Bind() {}
+
+    Bind(Location expected, Location next) {
+      this.expected = expected;
+      this.next = next;
+    }
+
+    @Override
+    public Location process(Map.Entry<String, Location> entry) {
+      Location current = entry.getValue();
+      if (current != null && !current.equals(expected)) {
+        return current;
+      }
+      entry.setValue(next);
+      return null;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.OP_BIND;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeBoolean(expected != null);
+      if (expected != null) {
+        expected.writeData(out);
+      }
+      next.writeData(out);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      if (in.readBoolean()) {
+        expected = new Location();
+        expected.readData(in);
+      }
+      next = new Location();
+      next.readData(in);
+    }
+  }
+
+  /** Removes the key's entry only while it still names the lease with {@code fence}. */
+  static final class Unbind implements EntryProcessor<String, Location, Boolean>, IdentifiedDataSerializable {
+    long fence;
+
+    public Unbind() {}
+
+    Unbind(long fence) {
+      this.fence = fence;
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, Location> entry) {
+      Location current = entry.getValue();
+      if (current != null && current.fence == fence) {
+        entry.setValue(null);
+        return true;
+      }
+      return false;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.OP_UNBIND;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeLong(fence);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      fence = in.readLong();
+    }
+  }
+
+  /** String keys starting with a prefix (a pool's index and sticky entries). */
+  static final class KeyPrefix<V> implements Predicate<String, V>, IdentifiedDataSerializable {
+    String prefix;
+
+    public KeyPrefix() {}
+
+    KeyPrefix(String prefix) {
+      this.prefix = prefix;
+    }
+
+    @Override
+    public boolean apply(Map.Entry<String, V> entry) {
+      return entry.getKey().startsWith(prefix);
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.PRED_KEY_PREFIX;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(prefix);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      prefix = in.readString();
+    }
+  }
+}

@@ -1,0 +1,171 @@
+package io.vipfarm.allocation;
+
+import static io.vipfarm.allocation.Await.failure;
+import static io.vipfarm.allocation.Await.result;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import io.vertx.core.Vertx;
+import io.vipfarm.api.ErrorType;
+import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.ConsistencyReport;
+import io.vipfarm.api.model.ConsistencyReport.Anomaly;
+import io.vipfarm.api.model.Lease;
+import io.vipfarm.api.model.LeaseKey;
+import io.vipfarm.api.model.LeaseRef;
+import io.vipfarm.api.model.PoolSpec;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+/** Stickiness, exhaustion of full pools and the consistency check, on one real member. */
+class BlockAllocationServiceTest {
+  private static HazelcastInstance hazelcast;
+  private static Vertx vertx;
+  private static HazelcastAllocationService service;
+
+  @BeforeAll
+  static void start() {
+    hazelcast = TestHazelcast.standalone();
+    vertx = Vertx.vertx();
+    service = new HazelcastAllocationService(vertx, hazelcast, e -> { }, System::currentTimeMillis);
+  }
+
+  @AfterAll
+  static void stop() {
+    result(vertx.close());
+    hazelcast.shutdown();
+  }
+
+  private static AcquireRequest request(String pool, String session, String user) {
+    return new AcquireRequest(pool, new LeaseKey("h", "b", session, null), user);
+  }
+
+  @Test
+  @DisplayName("sticky: a user's next session gets the address of the last one while it is free; reservations still win")
+  void sticky() {
+    result(service.putPool(new PoolSpec("sticky", "127.121.0.0/24", null, Map.of("rita", "127.121.0.77"), 60)));
+    Lease first = result(service.acquire(request("sticky", "1", "alice")));
+    result(service.release(LeaseRef.of(first)));
+    for (int i = 0; i < 5; i++) {
+      result(service.acquire(request("sticky", "other-" + i, "bob" + i)));
+    }
+    assertThat(result(service.acquire(request("sticky", "2", "alice"))).address()).isEqualTo(first.address());
+    // while alice's second session holds it, her third gets another address
+    assertThat(result(service.acquire(request("sticky", "3", "alice"))).address()).isNotEqualTo(first.address());
+    // rita's last address was elsewhere: her reservation wins over stickiness
+    Lease ritaOther = result(service.acquire(request("sticky", "r1", "rita")));
+    assertThat(ritaOther.address()).isEqualTo("127.121.0.77");
+    assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("sticky")).isEmpty();
+  }
+
+  @Test
+  @DisplayName("a full /24 answers POOL_EXHAUSTED at once, again and again, and the next release makes room")
+  void fullSlash24() {
+    result(service.putPool(new PoolSpec("full24", "127.122.0.0/24", null, null, 60)));
+    Lease any = null;
+    for (int i = 0; i < 254; i++) {
+      any = result(service.acquire(request("full24", "s" + i, null)));
+    }
+    for (int i = 0; i < 20; i++) {
+      long t = System.nanoTime();
+      assertThat(failure(service.acquire(request("full24", "more" + i, null))).type()).isEqualTo(ErrorType.POOL_EXHAUSTED);
+      assertThat(System.nanoTime() - t).as("exhausted answer time").isLessThan(5_000_000_000L);
+    }
+    result(service.release(LeaseRef.of(any)));
+    assertThat(result(service.acquire(request("full24", "after", null))).address()).isEqualTo(any.address());
+    assertThat(result(service.getPool("full24")).free()).isZero();
+  }
+
+  @Test
+  @DisplayName("a full /16 (1024 full blocks) answers POOL_EXHAUSTED quickly: one refresh, no scan per request, no spin")
+  void fullSlash16() {
+    result(service.putPool(new PoolSpec("full16", "127.123.0.0/16", null, null, 3600)));
+    IMap<String, PoolRecord> pools = hazelcast.getMap(AllocationMaps.POOLS);
+    IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+    PoolRecord record = pools.get("full16");
+    long now = System.currentTimeMillis();
+    // fill every block through its own allocate (the block rules hold), written in bulk to save time
+    Map<BlockKey, AddressBlock> full = new HashMap<>();
+    for (int number : blockNumbers(record.definition())) {
+      pools.executeOnKey("full16", PoolRecordProcessors.OnRecord.claim(record.incarnation(), number));
+      AddressBlock block = AddressBlock.create("full16", record.incarnation(), number, record.generation(),
+          BlockRules.of(record.definition(), number), now);
+      int i = 0;
+      while (block.allocate(new LeaseHolder("h", "b", number + "-" + i++, null), null, null, now).is(BlockReply.Outcome.GRANTED)) {
+        // fill
+      }
+      full.put(new BlockKey("full16", number), block);
+    }
+    blocks.putAll(full);
+    assertThat(result(service.getPool("full16")).free()).isZero();
+    for (int i = 0; i < 10; i++) {
+      long t = System.nanoTime();
+      assertThat(failure(service.acquire(request("full16", "more" + i, null))).type()).isEqualTo(ErrorType.POOL_EXHAUSTED);
+      assertThat(System.nanoTime() - t).as("exhausted answer time on a full /16").isLessThan(5_000_000_000L);
+    }
+  }
+
+  private static int[] blockNumbers(PoolDefinition definition) {
+    int first = AddressBlock.numberOf(definition.cidr().base());
+    int count = (int) (definition.cidr().size() / AddressBlock.SIZE);
+    int[] out = new int[count];
+    for (int i = 0; i < count; i++) {
+      out[i] = first + i;
+    }
+    return out;
+  }
+
+  @Test
+  @DisplayName("the check finds corruption written straight into the maps, one anomaly of each kind")
+  void checkFindsCorruption() {
+    result(service.putPool(new PoolSpec("corrupt", "127.124.0.0/24", List.of("127.124.0.200"), Map.of("rita", "127.124.0.100", "ann", "127.124.0.10"), 600)));
+    result(service.putPool(new PoolSpec("neighbour", "127.125.0.0/24", null, null, 600)));
+    // ann's reservation pins the good lease to block .0/26, which the corruption below never replaces
+    Lease good = result(service.acquire(request("corrupt", "good", "ann")));
+    assertThat(good.address()).isEqualTo("127.124.0.10");
+    assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("corrupt")).isEmpty();
+
+    IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+    IMap<String, PoolRecord> pools = hazelcast.getMap(AllocationMaps.POOLS);
+    PoolRecord record = pools.get("corrupt");
+    long now = System.currentTimeMillis();
+    long later = now + 600_000;
+    int base = Ipv4Address.parse("127.124.0.0").bits();
+    // block .192/26: a lease on the excluded .200, one on rita's .100? (.100 is in block .64/26)
+    AddressBlock high = AddressBlock.create("corrupt", record.incarnation(), AddressBlock.numberOf(base + 192),
+        record.generation(), BlockRules.of(record.definition(), AddressBlock.numberOf(base + 192)), now);
+    high.corruptSlot(8, new HeldLease(base + 200, new LeaseHolder("h", "b", "x1", null), "eve", 1, now, later), true);
+    high.corruptSlot(9, new HeldLease(base + 201, new LeaseHolder("h", "b", "x2", null), "eve", 2, now, later), false);
+    blocks.put(new BlockKey("corrupt", AddressBlock.numberOf(base + 192)), high);
+    AddressBlock mid = AddressBlock.create("corrupt", record.incarnation(), AddressBlock.numberOf(base + 64),
+        record.generation(), BlockRules.of(record.definition(), AddressBlock.numberOf(base + 64)), now);
+    mid.corruptSlot(36, new HeldLease(base + 100, new LeaseHolder("h", "b", "x3", null), "mallory", 3, now, later), true);
+    // the same address as the good lease, in the neighbour pool's name: a duplicate address
+    mid.corruptSlot(37, new HeldLease(Ipv4Address.parse(good.address()).bits(), new LeaseHolder("h", "b", "x4", null), "zed", 4, now, later), true);
+    blocks.put(new BlockKey("corrupt", AddressBlock.numberOf(base + 64)), mid);
+    hazelcast.<String, LeaseIndex.Location>getMap(AllocationMaps.LEASE_INDEX)
+        .put(LeaseIndex.key("corrupt", new LeaseHolder("h", "b", "ghost", null)), new LeaseIndex.Location(base + 5, 99));
+
+    ConsistencyReport report = result(service.check());
+    List<String> types = report.anomalies().stream().map(Anomaly::type).toList();
+    assertThat(types).contains(ConsistencyReport.EXCLUDED_ADDRESS, ConsistencyReport.RESERVED_FOR_OTHER,
+        ConsistencyReport.USED_COUNT_MISMATCH, ConsistencyReport.INDEX_MISMATCH, ConsistencyReport.OUTSIDE_POOL,
+        ConsistencyReport.DUPLICATE_ADDRESS);
+    assertThat(report.anomalies()).anySatisfy(a -> {
+      assertThat(a.type()).isEqualTo(ConsistencyReport.EXCLUDED_ADDRESS);
+      assertThat(a.address()).isEqualTo("127.124.0.200");
+    });
+    assertThat(report.anomalies()).anySatisfy(a -> {
+      assertThat(a.type()).isEqualTo(ConsistencyReport.RESERVED_FOR_OTHER);
+      assertThat(a.detail()).contains("rita");
+    });
+    assertThat(report.anomalies()).anySatisfy(a -> assertThat(a.detail()).contains("ghost"));
+    assertThat(report.isClean()).isFalse();
+  }
+}

@@ -1,0 +1,59 @@
+package io.vipfarm.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class AllocationBenchTest {
+
+  @Test
+  @DisplayName("bench allocate with 1 member and 200 sessions: no duplicate, JSON line last with every figure")
+  void tinyBenchmark() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int code = AllocationBench.main(List.of("allocate", "--members", "1", "--sessions", "200", "--pool-prefix", "22", "--fill", "10"), out);
+    String[] lines = bytes.toString(StandardCharsets.UTF_8).strip().split("\n");
+    JsonObject json = new JsonObject(lines[lines.length - 1]);
+    assertThat(code).isZero();
+    assertThat(json.getInteger("members")).isEqualTo(1);
+    assertThat(json.getInteger("sessions")).isEqualTo(200);
+    assertThat(json.getLong("duplicates")).isZero();
+    assertThat(json.getDouble("leasesPerSecond")).isPositive();
+    assertThat(json.getDouble("p99Ms")).isGreaterThanOrEqualTo(json.getDouble("p50Ms")).isPositive();
+    assertThat(json.containsKey("heapMbPer100kLeases")).isTrue();
+    assertThat(lines.length).isGreaterThan(3);
+  }
+
+  @Test
+  @DisplayName("bad bench options are refused with a message")
+  void badOptions() {
+    assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--members", "0"))).isInstanceOf(UsageException.class);
+    assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--bogus", "1"))).isInstanceOf(UsageException.class);
+    assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--pool-prefix", "24", "--sessions", "300")))
+        .hasMessageContaining("254 usable");
+    assertThatThrownBy(() -> AllocationBench.parse(List.of("nothing"))).isInstanceOf(UsageException.class);
+  }
+
+  @Test
+  @DisplayName("check: an unreachable gateway exits 2; bad options are refused")
+  void checkCommand() throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+      port = s.getLocalPort();
+    }
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code = ConsistencyCheckCommand.run(List.of("--gateway", "http://127.0.0.1:" + port), java.util.Map.of(),
+        new PrintStream(new ByteArrayOutputStream()), new PrintStream(err, true, StandardCharsets.UTF_8));
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString(StandardCharsets.UTF_8)).contains("cannot reach the gateway");
+    assertThatThrownBy(() -> ConsistencyCheckCommand.parse(List.of("--gateway", "ftp://x"))).isInstanceOf(UsageException.class);
+    assertThatThrownBy(() -> ConsistencyCheckCommand.parse(List.of("--verbose"))).isInstanceOf(UsageException.class);
+  }
+}

@@ -3,10 +3,12 @@ package io.vipfarm.deploy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class StartCommandLineTest {
 
@@ -51,5 +53,60 @@ class StartCommandLineTest {
         .hasMessageContaining("--cluster-members");
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("stray"), Map.of()))
         .hasMessageContaining("unexpected argument");
+  }
+
+  @Test
+  void tlsNeedsBothCertificateAndKey(@TempDir Path dir) throws Exception {
+    Path cert = Files.writeString(dir.resolve("cert.pem"), "-----BEGIN CERTIFICATE-----\n");
+    Path key = Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\n");
+
+    NodeOptions both = StartCommandLine.parse(List.of("--host-id", "h1", "--tls-cert", cert.toString(),
+        "--tls-key=" + key), Map.of());
+    assertThat(both.tlsCert()).isEqualTo(cert.toAbsolutePath());
+    assertThat(both.tlsKey()).isEqualTo(key.toAbsolutePath());
+
+    NodeOptions neither = StartCommandLine.parse(List.of("--host-id", "h1"), Map.of());
+    assertThat(neither.tlsCert()).isNull();
+    assertThat(neither.tlsKey()).isNull();
+
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--host-id", "h1", "--tls-cert", cert.toString()), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--tls-cert and --tls-key go together");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--host-id", "h1", "--tls-key", key.toString()), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--tls-cert and --tls-key go together");
+  }
+
+  @Test
+  void tlsFilesMustBeReadableFiles(@TempDir Path dir) {
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--tls-cert", dir.resolve("missing.pem").toString(),
+        "--tls-key", dir.resolve("missing-key.pem").toString()), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--tls-cert must name a readable PEM file");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--tls-cert", dir.toString()), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--tls-cert must name a readable PEM file");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--tls-key", ""), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--tls-key must not be empty");
+  }
+
+  @Test
+  void webhookAllowTakesHostsDomainsOrEverything() {
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h1"), Map.of()).webhookAllow()).isEmpty();
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h1", "--webhook-allow",
+        "hooks.example.com, *.corp.example, 10.0.0.5,,"), Map.of()).webhookAllow())
+        .containsExactly("hooks.example.com", "*.corp.example", "10.0.0.5");
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h1", "--webhook-allow=*"), Map.of()).webhookAllow())
+        .containsExactly("*");
+    // The last --webhook-allow wins, like every other option.
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h1", "--webhook-allow", "a.example",
+        "--webhook-allow", "b.example"), Map.of()).webhookAllow()).containsExactly("b.example");
+  }
+
+  @Test
+  void webhookAllowRefusesWhatIsNoHostPattern() {
+    for (String bad : List.of("http://hooks.example.com", "hooks.example.com:8443", "*example.com", "a.*.example",
+        "user@host", "host/path", "**")) {
+      assertThatThrownBy(() -> StartCommandLine.parse(List.of("--host-id", "h1", "--webhook-allow", bad), Map.of()))
+          .as(bad).isInstanceOf(UsageException.class).hasMessageContaining("--webhook-allow");
+    }
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--host-id", "h1", "--webhook-allow"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("needs a value");
   }
 }

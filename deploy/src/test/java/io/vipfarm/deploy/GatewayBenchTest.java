@@ -1,0 +1,53 @@
+package io.vipfarm.deploy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The gateway benchmark end to end, with tiny numbers: a real node, real HTTP, real SSE subscribers. */
+class GatewayBenchTest {
+
+  @Test
+  @Timeout(90)
+  void smallRunDeliversEveryEventOnceAndEndsWithAJsonLine() throws Exception {
+    ByteArrayOutputStream printed = new ByteArrayOutputStream();
+    String line;
+    try (PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8)) {
+      line = GatewayBench.run(List.of("--leases", "500", "--hosts", "10", "--requests", "50", "--warmup", "10",
+          "--page-requests", "2", "--subscribers", "5", "--events", "5"), out);
+    }
+    String[] lines = printed.toString(StandardCharsets.UTF_8).strip().split("\n");
+    assertThat(lines[lines.length - 1]).isEqualTo(line);
+
+    JsonObject result = new JsonObject(line);
+    assertThat(result.getInteger("leases")).isEqualTo(500);
+    assertThat(result.getInteger("subscribers")).isEqualTo(5);
+    assertThat(result.getInteger("events")).isEqualTo(5);
+    assertThat(result.getInteger("missedDeliveries")).isZero();
+    assertThat(result.getInteger("duplicateDeliveries")).isZero();
+    for (String figure : List.of("healthP99Ms", "allocationsByHostP50Ms", "allocationsByHostP99Ms", "eventP50Ms",
+        "eventP99Ms")) {
+      assertThat(result.getDouble(figure)).as(figure).isPositive();
+    }
+  }
+
+  @Test
+  void refusesBadOptions() {
+    assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--leases", "-1")))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--leases");
+    assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--leases", "300", "--cidr", "127.1.0.0/24")))
+        .isInstanceOf(UsageException.class).hasMessageContaining("does not fit");
+    assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--cidr", "10.0.0.0/12")))
+        .isInstanceOf(UsageException.class).hasMessageContaining("127.0.0.0/8");
+    assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--speed", "1")))
+        .isInstanceOf(UsageException.class).hasMessageContaining("unknown option --speed");
+    assertThat(GatewayBench.Options.parse(List.of("--leases=100000", "--subscribers", "200")).leases()).isEqualTo(100_000);
+  }
+}

@@ -35,7 +35,7 @@ final class ClusterConfig {
     cfg.setLiteMember(o.role() == Role.AGENT);
     // vertx-hazelcast on a member we create ourselves: it finds its node id in this attribute.
     cfg.getMemberAttributeConfig().setAttribute("__vertx.nodeId", UUID.randomUUID().toString());
-    AllocationMaps.configure(cfg);
+    AllocationMaps.configure(cfg, o.expectedMembers());
     EventLog.configure(cfg);
 
     NetworkConfig net = cfg.getNetworkConfig();

@@ -13,6 +13,7 @@ import java.util.List;
  * @param tlsCert PEM certificate the gateway serves HTTPS with, or null for plain HTTP (with {@code tlsKey})
  * @param tlsKey PEM private key of {@code tlsCert}, or null
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
+ * @param expectedMembers control members of the farm; the allocation service needs a majority of them
  */
 public record NodeOptions(
     Role role,
@@ -27,7 +28,8 @@ public record NodeOptions(
     String bindAddress,
     Path tlsCert,
     Path tlsKey,
-    List<String> webhookAllow) {
+    List<String> webhookAllow,
+    int expectedMembers) {
 
   public NodeOptions {
     clusterMembers = List.copyOf(clusterMembers);
@@ -35,17 +37,20 @@ public record NodeOptions(
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
     }
+    if (expectedMembers < 1) {
+      throw new IllegalArgumentException("expected members must be at least 1");
+    }
   }
 
   /** Plain HTTP, loopback-only webhooks. */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
     this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
-        null, null, List.of());
+        null, null, List.of(), 1);
   }
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers);
   }
 }

@@ -25,6 +25,8 @@ public final class StartCommandLine {
       "  --cluster-port N           this member's cluster port (default 5701; 0 picks a free port)",
       "  --cluster-members H:P,...  other members to join (default: none, a single-member cluster)",
       "  --bind-address ADDR        address the cluster binds to (default 127.0.0.1)",
+      "  --expected-members N       control members of the farm: leases are refused on a side of a",
+      "                             network split with fewer than a majority of them (default 1)",
       "  --tls-cert FILE            serve the gateway over HTTPS with this PEM certificate (needs --tls-key)",
       "  --tls-key FILE             the PEM private key of --tls-cert",
       "  --webhook-allow H,...      non-loopback webhook hosts allowed (host, *.domain, or *; default none)",
@@ -48,6 +50,7 @@ public final class StartCommandLine {
     Path tlsCert = null;
     Path tlsKey = null;
     List<String> webhookAllow = new ArrayList<>();
+    int expectedMembers = 1;
 
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
@@ -81,11 +84,15 @@ public final class StartCommandLine {
         case "--tls-cert" -> tlsCert = readableFile(name, value);
         case "--tls-key" -> tlsKey = readableFile(name, value);
         case "--webhook-allow" -> webhookAllow = webhookHosts(value);
+        case "--expected-members" -> expectedMembers = positive(name, value, 99);
         default -> throw new UsageException("unknown option " + name);
       }
     }
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new UsageException("--tls-cert and --tls-key go together");
+    }
+    if (role == Role.AGENT && expectedMembers != 1) {
+      throw new UsageException("--expected-members is for control members; an agent holds no leases");
     }
     return new NodeOptions(
         role,
@@ -100,7 +107,20 @@ public final class StartCommandLine {
         bindAddress,
         tlsCert,
         tlsKey,
-        webhookAllow);
+        webhookAllow,
+        expectedMembers);
+  }
+
+  private static int positive(String name, String value, int max) {
+    try {
+      int n = Integer.parseInt(value);
+      if (n >= 1 && n <= max) {
+        return n;
+      }
+    } catch (NumberFormatException ignored) {
+      // reported below
+    }
+    throw new UsageException(name + " must be a number from 1 to " + max + " (got '" + value + "')");
   }
 
   private static Path readableFile(String name, String value) {

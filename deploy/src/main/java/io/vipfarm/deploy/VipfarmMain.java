@@ -16,7 +16,8 @@ public final class VipfarmMain {
       "  vipfarm start [options]                                 run vipfarm (all roles by default)",
       "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host",
       "  " + ConsistencyCheckCommand.USAGE,
-      "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)");
+      "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)",
+      "  vipfarm bench gateway [--leases N] [--subscribers K]     gateway benchmark (vipfarm bench --help)");
 
   private VipfarmMain() {}
 
@@ -78,8 +79,16 @@ public final class VipfarmMain {
   }
 
   private static void bench(List<String> args) {
-    if (args.contains("--help") || args.contains("-h")) {
-      System.out.println(AllocationBench.USAGE);
+    String kind = args.isEmpty() ? "" : args.get(0);
+    if (kind.equals("gateway")) {
+      GatewayBench.main(args.subList(1, args.size()).toArray(String[]::new));
+      return;
+    }
+    if (args.contains("--help") || args.contains("-h") || !kind.equals("allocate")) {
+      System.out.println(AllocationBench.USAGE + "\n" + GatewayBench.USAGE);
+      if (!kind.equals("allocate") && !args.contains("--help") && !args.contains("-h")) {
+        throw new UsageException("bench: expected 'allocate' or 'gateway'");
+      }
       return;
     }
     int code;

@@ -84,7 +84,9 @@ public final class VipfarmNode {
     }
     if (options.role().runsControlPlane()) {
       GatewayConfig gatewayConfig = new GatewayConfig(options.httpHost(), options.httpPort(), adminToken)
-          .withWebhooks(options.webhookAllow(), 6, 1_000);
+          .withWebhooks(options.webhookAllow(), 6, 1_000)
+          // ready only with the quorum the allocation service needs to grant leases
+          .withMinClusterMembers(options.expectedMembers() / 2 + 1);
       if (options.tlsCert() != null) {
         gatewayConfig = gatewayConfig.withTls(options.tlsCert(), options.tlsKey());
       }

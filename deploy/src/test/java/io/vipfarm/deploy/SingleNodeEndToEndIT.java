@@ -41,11 +41,12 @@ class SingleNodeEndToEndIT {
   private Path runDir;
   private GatewayClient gateway;
   private ManagedProcess vipfarm;
+  private int httpPort;
 
   @BeforeEach
   void startVipfarm() {
     runDir = tmp.resolve("run");
-    int httpPort = FreePort.pick();
+    httpPort = FreePort.pick();
     vipfarm = spawn("vipfarm", List.of(VIPFARM.toString(), "start",
         "--http-port", String.valueOf(httpPort),
         "--host-id", HOST,
@@ -98,6 +99,10 @@ class SingleNodeEndToEndIT {
     assertThat(addressesBySession(allocations)).containsExactlyInAnyOrderEntriesOf(Map.of("7", vip7, "8", vip8));
     assertThat(allocations.getJsonObject(0).getString("pool")).isEqualTo("default");
     assertThat(allocations.getJsonObject(0).getString("expiresAt")).isNotBlank();
+
+    // The consistency check (vipfarm check -> GET /api/v1/allocations/check) finds nothing wrong.
+    ManagedProcess check = spawn("check", List.of(VIPFARM.toString(), "check", "--gateway", "http://127.0.0.1:" + httpPort));
+    assertThat(check.waitFor(120)).as("vipfarm check:\n%s", check.output()).isZero();
 
     // 3. the same server on the same port and 0.0.0.0 in both sessions: each runs, on its own VIP.
     int port = FreePort.pick();

@@ -109,4 +109,17 @@ class StartCommandLineTest {
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--host-id", "h1", "--webhook-allow"), Map.of()))
         .isInstanceOf(UsageException.class).hasMessageContaining("needs a value");
   }
+
+  @Test
+  void expectedMembersSetTheQuorumOfAControlPlane() {
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h"), Map.of()).expectedMembers()).isEqualTo(1);
+    assertThat(StartCommandLine.parse(List.of("--role", "control", "--expected-members", "3"), Map.of()).expectedMembers())
+        .isEqualTo(3);
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--expected-members", "0"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--expected-members");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--expected-members", "three"), Map.of()))
+        .hasMessageContaining("--expected-members");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--role", "agent", "--expected-members", "3"), Map.of()))
+        .hasMessageContaining("an agent holds no leases");
+  }
 }

@@ -165,7 +165,8 @@ public final class GatewayVerticle extends VerticleBase {
         .bind("getSession", READ, this::getSession)
         .bind("endSession", OPERATE, this::endSession);
     // Allocations
-    api.bind("listAllocations", READ, this::listAllocations);
+    api.bind("listAllocations", READ, this::listAllocations)
+        .bind("checkAllocations", ADMINISTER, this::checkAllocations);
     // Pools
     api.bind("listPools", READ, this::listPools)
         .bind("getPool", READ, this::getPool)
@@ -432,6 +433,12 @@ public final class GatewayVerticle extends VerticleBase {
     allocations.leases(query)
         .map(leases -> Paging.page(ctx, page, leases.stream().map(AllocationView::of).toList(), AllocationView::sortKey))
         .onSuccess(rows -> respond(ctx, 200, rows))
+        .onFailure(ctx::fail);
+  }
+
+  private void checkAllocations(RoutingContext ctx) {
+    allocations.check()
+        .onSuccess(report -> respond(ctx, 200, report))
         .onFailure(ctx::fail);
   }
 

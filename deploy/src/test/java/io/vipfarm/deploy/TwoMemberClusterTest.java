@@ -63,6 +63,13 @@ class TwoMemberClusterTest {
     assertThat(viaSecond.get("/api/v1/hosts").array().stream().map(h -> ((JsonObject) h).getString("hostId")))
         .containsExactly("host-a");
 
+    // The agent's acquire time reaches the acquire latency histogram of both gateways' /metrics.
+    for (GatewayClient gateway : List.of(viaFirst, viaSecond)) {
+      Poll.until("the acquire latency histogram", java.time.Duration.ofSeconds(10), () ->
+          gateway.get("/metrics").body().lines().anyMatch(l -> l.startsWith("vipfarm_lease_acquire_seconds_count")
+              && !l.endsWith(" 0.0")));
+    }
+
     // Ending it through the second gateway releases the lease for everyone.
     assertThat(viaSecond.delete("/api/v1/hosts/host-a/sessions/7").status()).isEqualTo(204);
     assertThat(viaFirst.get("/api/v1/allocations?host=host-a").array()).isEmpty();

@@ -82,7 +82,7 @@ final class GatewayMetrics implements PlatformHandler {
   void eventSeen(String type, Map<String, Object> data) {
     Counter.builder("vipfarm_events_total").tag("type", type).description("Events seen").register(registry).increment();
     if (data.get("acquireMillis") instanceof Number millis) {
-      acquire.record(Duration.ofMillis(millis.longValue()));
+      acquire.record(Duration.ofNanos((long) (millis.doubleValue() * 1_000_000)));
     }
   }
 

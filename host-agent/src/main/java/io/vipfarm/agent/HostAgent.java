@@ -126,7 +126,12 @@ final class HostAgent implements HostAgentService {
   // ---- start
 
   /** What the leasing step got: the leases and the session's VIP status. */
-  private record Leasing(List<Lease> leases, String vipStatus) {}
+  /** @param acquireMillis how long the acquires took (for the acquire latency metric), or -1 if none ran */
+  private record Leasing(List<Lease> leases, String vipStatus, double acquireMillis) {
+    Leasing(List<Lease> leases, String vipStatus) {
+      this(leases, vipStatus, -1);
+    }
+  }
 
   private Future<LiveSession> admitAndStart(SessionRequest request, LoopbackAddress loopback) {
     Optional<LiveSession> running = sessions.admit(request.sessionId(), request.user(), loopback);
@@ -147,8 +152,9 @@ final class HostAgent implements HostAgentService {
       return Future.succeededFuture(new Leasing(List.of(), LiveSession.VIP_NONE));
     }
     List<Lease> acquired = new ArrayList<>();
+    long started = System.nanoTime();
     return acquireInTurn(wanted, 0, acquired)
-        .map(v -> new Leasing(List.copyOf(acquired), LiveSession.VIP_LEASED))
+        .map(v -> new Leasing(List.copyOf(acquired), LiveSession.VIP_LEASED, (System.nanoTime() - started) / 1e6))
         .recover(err -> releaseAll(acquired, "session '" + request.sessionId() + "' could not lease all its VIPs")
             .compose(v -> exhausted(err, policy, request)));
   }
@@ -207,6 +213,9 @@ final class HostAgent implements HostAgentService {
           data.put("loopbackAddress", session.loopback().address());
           data.put("virtualIps", session.virtualIps());
           data.put("vipStatus", session.vipStatus());
+          if (leasing.acquireMillis() >= 0) {
+            data.put("acquireMillis", leasing.acquireMillis());
+          }
           events.accept(VipfarmEvent.submit(VipfarmEvent.SESSION_STARTED, config.hostId(), session.sessionId(), data));
           LOG.info("session '{}' of {} started: loopback {}, VIPs {}", session.sessionId(), session.user(),
               session.loopback().address(), session.virtualIps().stream().map(v -> v.address()).toList());

@@ -160,6 +160,8 @@ class HostAgentVerticleTest {
     assertThat(started.hostId()).isEqualTo(HOST);
     assertThat(started.data()).containsEntry("user", "alice").containsEntry("loopbackAddress", "127.0.0.8");
     assertThat(started.data().get("virtualIps").toString()).contains(vip7);
+    assertThat(started.data().get("acquireMillis")).as("acquire time for the latency metric")
+        .isInstanceOf(Number.class).satisfies(ms -> assertThat(((Number) ms).doubleValue()).isGreaterThanOrEqualTo(0));
     assertThat(events).anyMatch(e -> e.type().equals(VipfarmEvent.HOST_JOINED) && HOST.equals(e.hostId()));
   }
 

@@ -3,13 +3,8 @@ package io.vipfarm.agent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
@@ -25,7 +20,7 @@ import java.util.Set;
  */
 public final class RulesDirectory {
   static final Set<PosixFilePermission> FILE_MODE = PosixFilePermissions.fromString("rw-r--r--");
-  static final Set<PosixFilePermission> DIRECTORY_MODE = PosixFilePermissions.fromString("rwxr-xr-x");
+  static final Set<PosixFilePermission> DIRECTORY_MODE = AtomicFile.DIRECTORY_MODE;
   private static final String SUFFIX = ".rules";
 
   private final Vertx vertx;
@@ -59,31 +54,7 @@ public final class RulesDirectory {
     }, false);
   }
 
-  private void writeAtomically(Path target, String rules) throws IOException {
-    createDirectory(directory.getParent());
-    createDirectory(directory);
-    Path temporary = Files.createTempFile(directory, "." + target.getFileName(), ".tmp");
-    try {
-      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-        ByteBuffer bytes = ByteBuffer.wrap(rules.getBytes(StandardCharsets.UTF_8));
-        while (bytes.hasRemaining()) {
-          channel.write(bytes);
-        }
-        channel.force(true);
-      }
-      Files.setPosixFilePermissions(temporary, FILE_MODE);
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(temporary);
-    }
-  }
-
-  /** Creates {@code dir} mode 0755 (whatever the umask) when it does not exist yet. */
-  private static void createDirectory(Path dir) throws IOException {
-    if (Files.isDirectory(dir)) {
-      return;
-    }
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, DIRECTORY_MODE);
+  private void writeAtomically(Path target, String text) throws IOException {
+    AtomicFile.write(target, text, FILE_MODE);
   }
 }

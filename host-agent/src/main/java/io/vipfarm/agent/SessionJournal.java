@@ -6,14 +6,10 @@ import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.model.EffectivePolicy;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
@@ -123,30 +119,6 @@ public final class SessionJournal {
   }
 
   private void writeAtomically(Path target, String text) throws IOException {
-    createDirectory(directory.getParent());
-    createDirectory(directory);
-    Path temporary = Files.createTempFile(directory, "." + target.getFileName(), ".tmp",
-        PosixFilePermissions.asFileAttribute(FILE_MODE));
-    try {
-      try (FileChannel channel = FileChannel.open(temporary, StandardOpenOption.WRITE)) {
-        ByteBuffer bytes = ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8));
-        while (bytes.hasRemaining()) {
-          channel.write(bytes);
-        }
-        channel.force(true);
-      }
-      Files.setPosixFilePermissions(temporary, FILE_MODE);
-      Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-    } finally {
-      Files.deleteIfExists(temporary);
-    }
-  }
-
-  private static void createDirectory(Path dir) throws IOException {
-    if (Files.isDirectory(dir)) {
-      return;
-    }
-    Files.createDirectories(dir);
-    Files.setPosixFilePermissions(dir, RulesDirectory.DIRECTORY_MODE);
+    AtomicFile.write(target, text, FILE_MODE);
   }
 }

@@ -193,6 +193,11 @@ public final class AddressBlock implements IdentifiedDataSerializable {
     return reply(Outcome.RELEASED, current, expired);
   }
 
+  /** False when no lease of the block can have expired at {@code now} (the expiry scan would find nothing). */
+  public boolean mayHaveExpired(long now) {
+    return now >= earliestExpiry;
+  }
+
   /** Frees every lease whose time is up at {@code now}; returns them, oldest expiry first. */
   public List<HeldLease> expireDue(long now) {
     if (now < earliestExpiry) {

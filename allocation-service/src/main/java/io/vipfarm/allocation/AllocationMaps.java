@@ -2,6 +2,9 @@ package io.vipfarm.allocation;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
+import com.hazelcast.config.IndexConfig;
+import com.hazelcast.config.IndexType;
+import java.util.List;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.SplitBrainProtectionConfig;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
@@ -13,8 +16,11 @@ import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
  *   <li>{@link #POOLS}: pool name to its {@link PoolRecord} (definition, claimed blocks, admin state).
  *   <li>{@link #BLOCKS}: {@link BlockKey} to {@link AddressBlock}, 64 addresses and their leases each;
  *       the lease path works here, one entry processor per acquire on the block's partition.
- *   <li>{@link #LEASE_INDEX}: lease key to where its lease is ({@link LeaseIndex}).
- *   <li>{@link #LAST_ADDRESS}: pool and user to the address the user last got (stickiness, a hint).
+ *   <li>{@link #LEASE_INDEX}: lease key to where its lease is and whose it is ({@link LeaseIndex}),
+ *       with hash indexes on host and user for the allocations queries
+ *       ({@link #leaseIndexIndexes()}).
+ *   <li>{@link #LAST_ADDRESS}: pool and user to the address the user last gave back,
+ *       released or expired (stickiness, a hint).
  *   <li>{@link #ADMIN_LOCKS}: only a lock key, taken around pool creation, redefinition and deletion.
  * </ul>
  */
@@ -65,6 +71,13 @@ public final class AllocationMaps {
           .setProtectOn(SplitBrainProtectionOn.READ_WRITE));
     }
     config.setProperty(EXPECTED_MEMBERS_PROPERTY, Integer.toString(expectedMembers));
+    if (protect) {
+      // a write whose synchronous backup is not acknowledged in time (its backup member was cut off)
+      // fails instead of succeeding: otherwise a grant made just after a cut, before the split is
+      // detected, is acknowledged, then lost when the heal merges the sides, and the address is
+      // granted again (seen in AllocationSplitBrainIT once acquires got faster)
+      config.setProperty("hazelcast.operation.fail.on.indeterminate.state", "true");
+    }
     for (String name : new String[] {POOLS, BLOCKS, LEASE_INDEX}) {
       config.addMapConfig(new MapConfig(name)
           .setInMemoryFormat(InMemoryFormat.OBJECT)
@@ -76,6 +89,20 @@ public final class AllocationMaps {
     // a hint only: binary, one async backup, no protection needed
     config.addMapConfig(new MapConfig(LAST_ADDRESS).setBackupCount(0).setAsyncBackupCount(1));
     return config;
+  }
+
+  /**
+   * The Hazelcast indexes of {@link #LEASE_INDEX} (hash indexes on the entries' host and user), so that
+   * the allocations of a host or a user are found without reading every block. Not in the static map
+   * config: a map's configured indexes are built when its proxy is first created, by an operation that
+   * split-brain protection refuses on a member that starts before the quorum is there (so the member
+   * could not start). The service adds them at run time instead ({@code IMap.addIndex}, idempotent and
+   * cluster-wide), with the first query that needs them.
+   */
+  static List<IndexConfig> leaseIndexIndexes() {
+    return List.of(
+        new IndexConfig(IndexType.HASH, LeaseIndex.Location.HOST),
+        new IndexConfig(IndexType.HASH, LeaseIndex.Location.USER));
   }
 
   /** The majority of {@code expectedMembers}: the smallest side allowed to allocate. */

@@ -33,6 +33,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int OP_UNBIND = 31;
   static final int PRED_OF_POOL = 40;
   static final int PRED_KEY_PREFIX = 41;
+  static final int PRED_EXPIRY_DUE = 42;
 
   static void register(SerializationConfig config) {
     config.addDataSerializableFactory(FACTORY_ID, new AllocationSerialization());
@@ -62,6 +63,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
       case OP_UNBIND -> new LeaseIndex.Unbind();
       case PRED_OF_POOL -> new BlockProcessors.OfPool();
       case PRED_KEY_PREFIX -> new LeaseIndex.KeyPrefix<>();
+      case PRED_EXPIRY_DUE -> new BlockProcessors.ExpiryDue();
       default -> null;
     };
   }

@@ -454,6 +454,46 @@ final class BlockProcessors {
   }
 
   /** The blocks of one pool. */
+  /**
+   * Blocks where a lease may have expired at {@code now} (by the block's earliest-expiry bound), so that
+   * the sweep sends its entry processor only to those instead of to every block.
+   */
+  static final class ExpiryDue implements Predicate<BlockKey, AddressBlock>, IdentifiedDataSerializable {
+    long now;
+
+    public ExpiryDue() {}
+
+    ExpiryDue(long now) {
+      this.now = now;
+    }
+
+    @Override
+    public boolean apply(Map.Entry<BlockKey, AddressBlock> entry) {
+      AddressBlock block = entry.getValue();
+      return block != null && block.mayHaveExpired(now);
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.PRED_EXPIRY_DUE;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeLong(now);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      now = in.readLong();
+    }
+  }
+
   static final class OfPool implements Predicate<BlockKey, AddressBlock>, IdentifiedDataSerializable {
     String pool;
 

@@ -1,9 +1,12 @@
 package io.vipfarm.allocation;
 
+import com.hazelcast.config.IndexConfig;
 import com.hazelcast.core.HazelcastException;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
 import com.hazelcast.map.IMap;
+import com.hazelcast.query.Predicate;
+import com.hazelcast.query.Predicates;
 import com.hazelcast.splitbrainprotection.SplitBrainProtection;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import io.vertx.core.Future;
@@ -61,7 +64,7 @@ import org.slf4j.LoggerFactory;
  * <p><b>Acquire</b> (three hops): (1) look up the key in the {@link LeaseIndex} and the user's last
  * address, in parallel; a key with a live lease gets it back, extended (idempotence); (2) an entry
  * processor on one block grants an address, preferring the user's reservation, then the key's previous
- * address, then the user's last address (sticky), else the block's next free one; which block comes
+ * address, then the address the user last gave back (sticky; written on release and expiry), else the block's next free one; which block comes
  * from this member's {@link BlockHints}; a full block costs one hop and is skipped after that; when the
  * hints run out, one refresh reads every block's free count, and if still nothing is free the answer is
  * POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never spins; (3) bind the key
@@ -106,6 +109,8 @@ public final class HazelcastAllocationService implements AllocationService {
   /** The last view of each pool, kept across invalidations so that its hints survive record changes. */
   private final Map<String, Known> hintsOf = new ConcurrentHashMap<>();
   private final Map<String, Future<Void>> refreshing = new ConcurrentHashMap<>();
+  /** Whether this member has added the key index's Hazelcast indexes (see {@link #ensureIndexes()}). */
+  private volatile boolean indexed;
 
   /** A pool as this member knows it: its record and its block hints. */
   private record Known(PoolRecord record, BlockHints hints, long loadedAt) {}
@@ -447,9 +452,6 @@ public final class HazelcastAllocationService implements AllocationService {
                           "a concurrent request for " + holder + " changed its lease; try again")));
             }
             return (createdBlock ? verifyPoolStillThere(granted) : Future.succeededFuture(granted)).map(lease -> {
-              if (user != null) {
-                lastAddress.setAsync(lastKey(pool, user), lease.address());
-              }
               emit(LeaseEvents.lease(VipfarmEvent.LEASE_GRANTED, pool, lease));
               return lease;
             });
@@ -522,6 +524,7 @@ public final class HazelcastAllocationService implements AllocationService {
           switch (reply.outcome()) {
             case RELEASED -> {
               index.submitToKey(indexKey, new LeaseIndex.Unbind(reply.lease().fence()));
+              rememberLastAddress(pool, reply.lease());
               emit(LeaseEvents.lease(VipfarmEvent.LEASE_RELEASED, pool, reply.lease()));
               return Future.succeededFuture(new ReleaseResult(reply.lease().addressText(), true));
             }
@@ -541,7 +544,13 @@ public final class HazelcastAllocationService implements AllocationService {
     });
   }
 
-  /** Live leases, ordered by pool name, then address. */
+  /**
+   * Live leases, ordered by pool name, then address. A query naming an address reads that address's
+   * block in each pool; one naming a host, user or session finds the blocks through the key index (its
+   * Hazelcast indexes on host and user) and reads only those; the blocks decide, so only live leases
+   * with their current expiry come back, and a stale index entry costs a block read, not a wrong row.
+   * Only a query with none of these reads every block (of the pool, when named).
+   */
   @Override
   public Future<List<Lease>> leases(AllocationQuery query) {
     LeaseFilter filter = LeaseFilter.of(query);
@@ -549,14 +558,80 @@ public final class HazelcastAllocationService implements AllocationService {
     String pool = query == null ? null : query.pool();
     return blocking(() -> {
       BlockProcessors.QueryLeases op = new BlockProcessors.QueryLeases(filter, now);
-      Map<BlockKey, Leases> found = pool == null
-          ? blocks.executeOnEntries(op)
-          : blocks.executeOnEntries(op, new BlockProcessors.OfPool(pool));
+      Map<BlockKey, Leases> found;
+      if (filter.address() != null) {
+        found = queryAddress(filter.address(), pool, op);
+      } else if (filter.host() != null || filter.user() != null || filter.session() != null) {
+        found = queryIndexed(filter, pool, op);
+      } else {
+        found = pool == null
+            ? blocks.executeOnEntries(op)
+            : blocks.executeOnEntries(op, new BlockProcessors.OfPool(pool));
+      }
       List<Lease> out = new ArrayList<>();
-      found.forEach((key, leases) -> leases.leases.forEach(l -> out.add(l.toLease(key.pool()))));
-      out.sort(Comparator.comparing(Lease::pool).thenComparing(l -> Ipv4Address.parse(l.address())));
+      List<Map.Entry<String, HeldLease>> held = new ArrayList<>();
+      found.forEach((key, leases) -> leases.leases.forEach(l -> held.add(Map.entry(key.pool(), l))));
+      // sorted on the address bits (unsigned), not on text parsed again for every comparison
+      held.sort(Map.Entry.<String, HeldLease>comparingByKey()
+          .thenComparing((a, b) -> Integer.compareUnsigned(a.getValue().address(), b.getValue().address())));
+      held.forEach(e -> out.add(e.getValue().toLease(e.getKey())));
       return out;
     });
+  }
+
+  /** The blocks that can hold {@code address}: one per pool (of the named pool only, when named). */
+  private Map<BlockKey, Leases> queryAddress(String address, String pool, BlockProcessors.QueryLeases op) {
+    int bits;
+    try {
+      bits = Ipv4Address.parse(address).bits();
+    } catch (RuntimeException notAnAddress) {
+      return Map.of();
+    }
+    Set<BlockKey> keys = new LinkedHashSet<>();
+    for (String name : pool == null ? pools.keySet() : Set.of(pool)) {
+      keys.add(new BlockKey(name, AddressBlock.numberOf(bits)));
+    }
+    return keys.isEmpty() ? Map.of() : blocks.executeOnKeys(keys, op);
+  }
+
+  /**
+   * Adds the key index's Hazelcast indexes ({@link AllocationMaps#leaseIndexIndexes()}) unless this
+   * member already did; blocking (run it on a worker). Done by the first query that needs them, not at
+   * start: without quorum it fails (and is tried again by the next such query), and adding indexes while
+   * members are still joining delays the partition migrations to them.
+   */
+  void ensureIndexes() {
+    if (!indexed) {
+      for (IndexConfig config : AllocationMaps.leaseIndexIndexes()) {
+        index.addIndex(config);
+      }
+      indexed = true;
+    }
+  }
+
+  /** The blocks the key index points at for the filter's host, user or session, read with the filter. */
+  private Map<BlockKey, Leases> queryIndexed(LeaseFilter filter, String pool, BlockProcessors.QueryLeases op) {
+    ensureIndexes();
+    List<Predicate<String, Location>> terms = new ArrayList<>();
+    if (filter.host() != null) {
+      terms.add(Predicates.equal(Location.HOST, filter.host()));
+    }
+    if (filter.user() != null) {
+      terms.add(Predicates.equal(Location.USER, filter.user()));
+    }
+    if (filter.session() != null) {
+      terms.add(Predicates.equal(Location.SESSION, filter.session()));
+    }
+    @SuppressWarnings("unchecked")
+    Predicate<String, Location> predicate = terms.size() == 1 ? terms.get(0) : Predicates.and(terms.toArray(new Predicate[0]));
+    Set<BlockKey> keys = new LinkedHashSet<>();
+    for (Map.Entry<String, Location> e : index.entrySet(predicate)) {
+      String keyPool = LeaseIndex.poolOf(e.getKey());
+      if (pool == null || pool.equals(keyPool)) {
+        keys.add(new BlockKey(keyPool, AddressBlock.numberOf(e.getValue().address)));
+      }
+    }
+    return keys.isEmpty() ? Map.of() : blocks.executeOnKeys(keys, op);
   }
 
   @Override
@@ -579,7 +654,8 @@ public final class HazelcastAllocationService implements AllocationService {
   public Future<Integer> sweepExpired() {
     long now = clock.getAsLong();
     return blocking(() -> {
-      Set<BlockKey> local = blocks.localKeySet();
+      // only the local blocks whose earliest expiry has come (a local query, no operation per block)
+      Set<BlockKey> local = blocks.localKeySet(new BlockProcessors.ExpiryDue(now));
       return local.isEmpty() ? Map.<BlockKey, Reply>of() : blocks.executeOnKeys(local, new BlockProcessors.ExpireDue(now));
     }).map(byBlock -> {
       List<Map.Entry<BlockKey, Reply>> swept = new ArrayList<>(byBlock.entrySet());
@@ -655,6 +731,18 @@ public final class HazelcastAllocationService implements AllocationService {
     for (HeldLease lease : reply.expired()) {
       emit(LeaseEvents.lease(VipfarmEvent.LEASE_EXPIRED, pool, lease));
       index.submitToKey(LeaseIndex.key(pool, lease.holder()), new LeaseIndex.Unbind(lease.fence()));
+      rememberLastAddress(pool, lease);
+    }
+  }
+
+  /**
+   * Stickiness: the address a user gave back (released or expired) is the one their next session
+   * prefers. Written when the address becomes free rather than at every grant (while the lease lives
+   * nobody else can have the address anyway), which keeps the write off the acquire path.
+   */
+  private void rememberLastAddress(String pool, HeldLease lease) {
+    if (lease.user() != null) {
+      lastAddress.setAsync(lastKey(pool, lease.user()), lease.address());
     }
   }
 

@@ -35,6 +35,13 @@ final class LeaseIndex {
     return sb.toString();
   }
 
+  /** The pool an index key belongs to (its first length-prefixed part). */
+  static String poolOf(String indexKey) {
+    int colon = indexKey.indexOf(':');
+    int length = Integer.parseInt(indexKey, 0, colon, 10);
+    return indexKey.substring(colon + 1, colon + 1 + length);
+  }
+
   /** The prefix every index key of {@code pool} starts with. */
   static String poolPrefix(String pool) {
     return part(new StringBuilder(), pool).toString();
@@ -44,20 +51,40 @@ final class LeaseIndex {
     return sb.append(value.length()).append(':').append(value);
   }
 
-  /** Where a key's lease is. */
+  /**
+   * Where a key's lease is, and whose it is: {@code host}, {@code session} and {@code user} are
+   * attributes of the map's Hazelcast indexes (see {@link AllocationMaps#configure}), so that the
+   * allocations of a host, session or user are found without reading every block. Identity (equals,
+   * the Bind check) is address and fence only.
+   */
   static final class Location implements IdentifiedDataSerializable {
+    /** Attribute names of the indexed fields (read by Hazelcast through reflection). */
+    static final String HOST = "host";
+    static final String SESSION = "session";
+    static final String USER = "user";
+
     int address;
     long fence;
+    String host;
+    String session;
+    String user;
 
     public Location() {}
 
     Location(int address, long fence) {
+      this(address, fence, null, null, null);
+    }
+
+    Location(int address, long fence, String host, String session, String user) {
       this.address = address;
       this.fence = fence;
+      this.host = host;
+      this.session = session;
+      this.user = user;
     }
 
     static Location of(HeldLease lease) {
-      return new Location(lease.address(), lease.fence());
+      return new Location(lease.address(), lease.fence(), lease.holder().hostId(), lease.holder().sessionId(), lease.user());
     }
 
     @Override
@@ -89,12 +116,18 @@ final class LeaseIndex {
     public void writeData(ObjectDataOutput out) throws IOException {
       out.writeInt(address);
       out.writeLong(fence);
+      out.writeString(host);
+      out.writeString(session);
+      out.writeString(user);
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       address = in.readInt();
       fence = in.readLong();
+      host = in.readString();
+      session = in.readString();
+      user = in.readString();
     }
   }
 

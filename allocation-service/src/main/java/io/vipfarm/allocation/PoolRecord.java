@@ -154,7 +154,15 @@ public final class PoolRecord implements IdentifiedDataSerializable {
     Wire.writeNullableDefinition(out, pending);
     out.writeLong(pendingGeneration);
     out.writeBoolean(retiring);
-    out.writeLongArray(claimed.toLongArray());
+    // only the words from the first claimed block on: a pool high in its /8 would otherwise ship
+    // (and copy) kilobytes of leading zero words with every record, e.g. on every block claim
+    long[] words = claimed.toLongArray();
+    int first = 0;
+    while (first < words.length && words[first] == 0) {
+      first++;
+    }
+    out.writeInt(first);
+    out.writeLongArray(first == 0 ? words : java.util.Arrays.copyOfRange(words, first, words.length));
   }
 
   @Override
@@ -166,6 +174,10 @@ public final class PoolRecord implements IdentifiedDataSerializable {
     pending = Wire.readNullableDefinition(in);
     pendingGeneration = in.readLong();
     retiring = in.readBoolean();
-    claimed = BitSet.valueOf(in.readLongArray());
+    int first = in.readInt();
+    long[] tail = in.readLongArray();
+    long[] words = new long[first + tail.length];
+    System.arraycopy(tail, 0, words, first, tail.length);
+    claimed = BitSet.valueOf(words);
   }
 }

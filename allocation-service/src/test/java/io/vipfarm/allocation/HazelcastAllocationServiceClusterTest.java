@@ -229,6 +229,44 @@ class HazelcastAllocationServiceClusterTest {
   }
 
   @Test
+  @DisplayName("queries by host, user, session and address (index path) return only live leases, with their current expiry")
+  void indexedQueriesSeeOnlyLiveLeases() {
+    result(first.putPool(pool("query-c", "127.109.0.0/28")));
+    result(first.putPool(pool("query-d", "127.110.0.0/28")));
+    Lease kept = result(first.acquire(new AcquireRequest("query-c", new LeaseKey("h7", "b", "1", null), "cy")));
+    Lease released = result(second.acquire(new AcquireRequest("query-c", new LeaseKey("h7", "b", "2", null), "cy")));
+    Lease other = result(second.acquire(new AcquireRequest("query-d", new LeaseKey("h7", "b", "1", null), null)));
+    result(first.acquire(new AcquireRequest("query-d", new LeaseKey("h8", "b", "1", null), "cy")));
+    assertThat(result(second.leases(new AllocationQuery("h7", null, null, null, null)))).hasSize(3);
+    result(second.release(LeaseRef.of(released)));
+    assertThat(result(first.leases(new AllocationQuery("h7", null, null, null, null))))
+        .extracting(Lease::address).containsExactly(kept.address(), other.address());
+    assertThat(result(first.leases(new AllocationQuery("h7", "1", null, "query-d", null))))
+        .extracting(Lease::address).containsExactly(other.address());
+    assertThat(result(first.leases(new AllocationQuery(null, null, "cy", null, null)))).hasSize(2);
+    assertThat(result(first.leases(new AllocationQuery(null, "1", null, "query-c", null))))
+        .extracting(Lease::address).containsExactly(kept.address());
+    assertThat(result(first.leases(new AllocationQuery(null, "2", null, "query-c", null)))).isEmpty();
+    assertThat(result(first.leases(new AllocationQuery(null, null, null, null, released.address())))).isEmpty();
+    assertThat(result(first.leases(new AllocationQuery(null, null, null, "query-d", kept.address())))).isEmpty();
+    assertThat(result(first.leases(new AllocationQuery(null, null, null, null, "not-an-address")))).isEmpty();
+    clock.addAndGet(30_000);
+    try {
+      Lease renewed = result(second.renew(LeaseRef.of(kept)));
+      assertThat(renewed.expiresAt()).isGreaterThan(kept.expiresAt());
+      assertThat(result(first.leases(new AllocationQuery("h7", "1", null, "query-c", null))))
+          .singleElement().satisfies(l -> assertThat(l.expiresAt()).isEqualTo(renewed.expiresAt()));
+      clock.addAndGet(40_000);
+      // expired but not yet swept: the index still points at them, the blocks no longer count them
+      assertThat(result(first.leases(new AllocationQuery("h7", null, null, null, null))))
+          .extracting(Lease::address).containsExactly(kept.address());
+      assertThat(result(first.leases(new AllocationQuery(null, null, null, null, other.address())))).isEmpty();
+    } finally {
+      clock.set(T0);
+    }
+  }
+
+  @Test
   @DisplayName("bad input is refused before touching the store, naming the field")
   void badInput() {
     assertThat(failure(first.putPool(new PoolSpec("bad", "127.108.0.0/24", List.of("1.2.3.4"), Map.of(), 0))).field())

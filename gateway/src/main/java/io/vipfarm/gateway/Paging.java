@@ -69,27 +69,36 @@ final class Paging {
    * One page of {@code rows} in the order of {@code key}; sets the next-page headers on the response.
    */
   static <T> List<T> page(RoutingContext ctx, Request request, List<T> rows, Function<T, String> key) {
-    List<T> sorted = new ArrayList<>(rows);
-    sorted.sort(Comparator.comparing(key));
+    // each row's key is computed once (a key may cost a few allocations), then only compared
+    List<Keyed<T>> sorted = new ArrayList<>(rows.size());
+    for (T row : rows) {
+      sorted.add(new Keyed<>(key.apply(row), row));
+    }
+    sorted.sort(Comparator.comparing(Keyed::key));
     int start = 0;
     if (request.afterKey() != null) {
-      start = insertionPoint(sorted, key, request.afterKey());
+      start = insertionPoint(sorted, request.afterKey());
     }
     int end = Math.min(sorted.size(), start + request.limit());
-    List<T> page = sorted.subList(start, end);
+    List<T> page = new ArrayList<>(Math.max(0, end - start));
+    for (int i = start; i < end; i++) {
+      page.add(sorted.get(i).row());
+    }
     if (end < sorted.size()) {
-      setNext(ctx, cursorOf(key.apply(page.get(page.size() - 1))));
+      setNext(ctx, cursorOf(sorted.get(end - 1).key()));
     }
     return page;
   }
 
+  private record Keyed<T>(String key, T row) {}
+
   /** The index of the first row whose key sorts after {@code afterKey}. */
-  private static <T> int insertionPoint(List<T> sorted, Function<T, String> key, String afterKey) {
+  private static <T> int insertionPoint(List<Keyed<T>> sorted, String afterKey) {
     int low = 0;
     int high = sorted.size();
     while (low < high) {
       int mid = (low + high) >>> 1;
-      if (key.apply(sorted.get(mid)).compareTo(afterKey) <= 0) {
+      if (sorted.get(mid).key().compareTo(afterKey) <= 0) {
         low = mid + 1;
       } else {
         high = mid;

@@ -8,7 +8,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.VertxModule;
 import io.vipfarm.api.VipfarmException;
+import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.Lease;
+import io.vipfarm.api.model.LeaseKey;
+import io.vipfarm.api.model.VipfarmEvent;
+import java.util.LinkedHashMap;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +29,10 @@ import java.util.stream.Collectors;
 public final class Json {
   private Json() {}
 
+  /** Knows Vert.x's JsonObject and JsonArray, so that they convert to records without a text round trip. */
   private static final ObjectMapper WIRE =
-      new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+      new ObjectMapper().registerModule(new VertxModule())
+          .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
   private static final ObjectMapper STRICT =
       new ObjectMapper()
           .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
@@ -47,25 +55,90 @@ public final class Json {
     return toJson(value);
   }
 
+  /**
+   * A record as a JsonObject. The records of the lease path (a lease, its key, an acquire request, an
+   * event with plain data) are mapped by hand, field by field in declaration order, which gives what the
+   * generic mapping gives (same names, nulls kept) without its serialize-then-deserialize pass.
+   */
   @SuppressWarnings("unchecked")
   public static JsonObject toJson(Object record) {
-    return new JsonObject(WIRE.convertValue(record, Map.class));
+    JsonObject direct = direct(record);
+    return direct != null ? direct : new JsonObject(WIRE.convertValue(record, Map.class));
   }
 
+  /** The hand-mapped records, or null for any other (and for an event whose data is not flat). */
+  static JsonObject direct(Object record) {
+    if (record instanceof Lease l) {
+      Map<String, Object> m = new LinkedHashMap<>(8);
+      m.put("address", l.address());
+      m.put("pool", l.pool());
+      m.put("key", keyMap(l.key()));
+      m.put("user", l.user());
+      m.put("fence", l.fence());
+      m.put("grantedAt", l.grantedAt());
+      m.put("expiresAt", l.expiresAt());
+      return new JsonObject(m);
+    }
+    if (record instanceof AcquireRequest r) {
+      Map<String, Object> m = new LinkedHashMap<>(4);
+      m.put("pool", r.pool());
+      m.put("key", keyMap(r.key()));
+      m.put("user", r.user());
+      return new JsonObject(m);
+    }
+    if (record instanceof LeaseKey k) {
+      return new JsonObject(keyMap(k));
+    }
+    if (record instanceof VipfarmEvent e) {
+      Map<String, Object> data = new LinkedHashMap<>(e.data().size() * 2);
+      for (Map.Entry<String, Object> d : e.data().entrySet()) {
+        Object v = d.getValue();
+        if (!(v == null || v instanceof String || v instanceof Boolean || v instanceof Integer || v instanceof Long)) {
+          return null;
+        }
+        data.put(d.getKey(), v);
+      }
+      Map<String, Object> m = new LinkedHashMap<>(8);
+      m.put("id", e.id());
+      m.put("type", e.type());
+      m.put("timestamp", e.timestamp());
+      m.put("hostId", e.hostId());
+      m.put("sessionId", e.sessionId());
+      m.put("data", data);
+      return new JsonObject(m);
+    }
+    return null;
+  }
+
+  private static Map<String, Object> keyMap(LeaseKey k) {
+    if (k == null) {
+      return null;
+    }
+    Map<String, Object> m = new LinkedHashMap<>(6);
+    m.put("hostId", k.hostId());
+    m.put("bootId", k.bootId());
+    m.put("sessionId", k.sessionId());
+    m.put("program", k.program());
+    return m;
+  }
+
+  /** Reads a record from JSON (one token pass over the JsonObject, no text in between). */
   public static <T> T fromJson(JsonObject json, Class<T> type) {
     try {
-      return WIRE.readValue(json.encode(), type);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("cannot read " + type.getSimpleName() + ": " + e.getOriginalMessage(), e);
+      return WIRE.convertValue(json, type);
+    } catch (IllegalArgumentException e) {
+      Throwable cause = e.getCause() instanceof JsonProcessingException jpe ? jpe : e;
+      String detail = cause instanceof JsonProcessingException jpe ? jpe.getOriginalMessage() : e.getMessage();
+      throw new IllegalArgumentException("cannot read " + type.getSimpleName() + ": " + detail, cause);
     }
   }
 
   public static <T> List<T> listFromJson(JsonArray json, Class<T> type) {
     JavaType listType = WIRE.getTypeFactory().constructCollectionType(List.class, type);
     try {
-      return WIRE.readValue(json.encode(), listType);
-    } catch (JsonProcessingException e) {
-      throw new IllegalArgumentException("cannot read list of " + type.getSimpleName(), e);
+      return WIRE.convertValue(json, listType);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cannot read list of " + type.getSimpleName(), e.getCause() == null ? e : e.getCause());
     }
   }
 

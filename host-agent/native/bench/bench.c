@@ -9,7 +9,8 @@
  *   connect-rewritten   ns per socket + UDP connect(127.0.0.1:9) + close (rewritten; no packet)
  *   getsockname-pass    ns per getsockname on an fd the shim has nothing recorded for
  *   connect-pass        ns per connect(AF_UNSPEC) on a UDP socket (not inet: passed through)
- *   sendto-pass         ns per sendto + recv on an AF_UNIX datagram socketpair (passed through)
+ *   sendto-pass         ns per sendto(-1, NULL address): the hook's pass-through cost, kernel answers EBADF
+ *   sendto-unix-pass    ns per sendto + recv on an AF_UNIX datagram socketpair (passed through)
  *   bind-pass           ns per socket + bind(127.0.0.2:0) + close (an address no rule rewrites)
  *   loop                connections per second of connect(127.0.0.1) / 64-byte echo / close
  *                       against an echo server thread bound to 127.0.0.1 in the same process
@@ -85,6 +86,11 @@ static void bench_pass(long n) {
   report("connect-pass", now() - t0, n);
   close(fd);
 
+  /* the hook's own pass-through cost, with the cheapest kernel answer (EBADF) so noise stays small */
+  t0 = now();
+  for (long i = 0; i < n; i++) sendto(-1, &unspec, 1, 0, NULL, 0);
+  report("sendto-pass", now() - t0, n);
+
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0) die("socketpair");
   char byte = 'x';
@@ -92,7 +98,7 @@ static void bench_pass(long n) {
   for (long i = 0; i < n; i++) {
     if (sendto(sv[0], &byte, 1, 0, NULL, 0) != 1 || recv(sv[1], &byte, 1, 0) != 1) die("sendto");
   }
-  report("sendto-pass", now() - t0, n);
+  report("sendto-unix-pass", now() - t0, n);
   close(sv[0]);
   close(sv[1]);
 }

@@ -101,8 +101,13 @@ class MemberKillFailureIT {
     assertThat(FailureLog.lost(victims, live)).as("the killed member's acknowledged grants missing afterwards")
         .isEmpty();
     assertThat(live.values().stream().map(Held::key).distinct().count()).isEqualTo(live.size());
-    // the victim's requests in flight may or may not have been granted; nothing else is there
-    assertThat(live.size()).isBetween(all.size(), all.size() + WORKERS_PER_MEMBER);
+    // Nothing else is there but what may or may not have been applied: the victim's requests in flight,
+    // and survivors' requests refused as unavailable while the victim's partitions moved (a write whose
+    // backup could not be confirmed fails, yet may have taken effect on the primary: such a lease is held
+    // by a key nobody uses and expires).
+    int indeterminate = refusedWithUnknownOutcome(doneA) + refusedWithUnknownOutcome(doneB);
+    assertThat(live.size()).as("live leases; acknowledged %d; reports: %s / %s", all.size(), doneA, doneB)
+        .isBetween(all.size(), all.size() + WORKERS_PER_MEMBER + indeterminate);
     System.out.printf("kill -9 run: victim acknowledged %d before dying; %s; %s; %d live leases%n",
         victims.size(), doneA, doneB, live.size());
 
@@ -111,6 +116,20 @@ class MemberKillFailureIT {
     a.ok("burst reuse " + deadPool + " h-reuse 14 2", 30);
     assertThat(a.awaitReport(60)).isEqualTo("DONE reuse granted=14 refused={}");
     assertThat(FailureLog.leases(b, deadPool).keySet()).isEqualTo(deadHostAddresses);
+  }
+
+  /**
+   * How many requests of a {@code DONE <tag> granted=<n> refused={TYPE=count, ...}} report failed: with
+   * a member dying mid-run their outcome is unknown (a timeout or an unconfirmed backup may hide a write
+   * that took effect), so each may have left a lease that no one acknowledged.
+   */
+  static int refusedWithUnknownOutcome(String report) {
+    java.util.regex.Matcher m = java.util.regex.Pattern.compile("=(\\d+)").matcher(report.substring(report.indexOf("refused=")));
+    int total = 0;
+    while (m.find()) {
+      total += Integer.parseInt(m.group(1));
+    }
+    return total;
   }
 
   static List<Integer> freePorts(int n) throws IOException {

@@ -74,12 +74,9 @@ public final class AllocationBench {
     int prefix = 16;
     int fill = 0;
     int concurrency = 64;
-    for (int i = 1; i < args.size(); i++) {
-      String name = args.get(i);
-      if (i + 1 >= args.size()) {
-        throw new UsageException("bench: " + name + " needs a value\n" + USAGE);
-      }
-      String value = args.get(++i);
+    for (CommandOption option : CommandOption.parse(args.subList(1, args.size()))) {
+      String name = option.name();
+      String value = option.value();
       switch (name) {
         case "--members" -> members = number(name, value, 1, 9);
         case "--sessions" -> sessions = number(name, value, 1, 10_000_000);

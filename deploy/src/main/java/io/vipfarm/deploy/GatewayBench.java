@@ -94,24 +94,9 @@ public final class GatewayBench {
       int subscribers = 200;
       int events = 200;
       String cidr = "127.112.0.0/12";
-      for (int i = 0; i < args.size(); i++) {
-        String arg = args.get(i);
-        String name = arg;
-        String value = null;
-        int eq = arg.indexOf('=');
-        if (arg.startsWith("--") && eq > 0) {
-          name = arg.substring(0, eq);
-          value = arg.substring(eq + 1);
-        }
-        if (!name.startsWith("--")) {
-          throw new UsageException("unexpected argument '" + arg + "'");
-        }
-        if (value == null) {
-          if (i + 1 >= args.size()) {
-            throw new UsageException(name + " needs a value");
-          }
-          value = args.get(++i);
-        }
+      for (CommandOption option : CommandOption.parse(args)) {
+        String name = option.name();
+        String value = option.value();
         switch (name) {
           case "--leases" -> leases = count(name, value, 0);
           case "--hosts" -> hosts = count(name, value, 1);

@@ -52,24 +52,9 @@ public final class StartCommandLine {
     List<String> webhookAllow = new ArrayList<>();
     int expectedMembers = 1;
 
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      String name = arg;
-      String value = null;
-      int eq = arg.indexOf('=');
-      if (arg.startsWith("--") && eq > 0) {
-        name = arg.substring(0, eq);
-        value = arg.substring(eq + 1);
-      }
-      if (!name.startsWith("--")) {
-        throw new UsageException("unexpected argument '" + arg + "'");
-      }
-      if (value == null) {
-        if (i + 1 >= args.size()) {
-          throw new UsageException(name + " needs a value");
-        }
-        value = args.get(++i);
-      }
+    for (CommandOption option : CommandOption.parse(args)) {
+      String name = option.name();
+      String value = option.value();
       switch (name) {
         case "--role" -> role = Role.parse(value);
         case "--http-host" -> httpHost = value;

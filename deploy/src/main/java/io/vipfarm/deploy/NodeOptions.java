@@ -1,5 +1,6 @@
 package io.vipfarm.deploy;
 
+import io.vipfarm.agent.session.SessionSources;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -14,6 +15,7 @@ import java.util.List;
  * @param tlsKey PEM private key of {@code tlsCert}, or null
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  * @param expectedMembers control members of the farm; the allocation service needs a majority of them
+ * @param sessionSources where the agent's sessions come from besides the API ({@code --sessions})
  */
 public record NodeOptions(
     Role role,
@@ -29,10 +31,12 @@ public record NodeOptions(
     Path tlsCert,
     Path tlsKey,
     List<String> webhookAllow,
-    int expectedMembers) {
+    int expectedMembers,
+    SessionSources sessionSources) {
 
   public NodeOptions {
     clusterMembers = List.copyOf(clusterMembers);
+    sessionSources = sessionSources == null ? SessionSources.apiOnly() : sessionSources;
     webhookAllow = List.copyOf(webhookAllow);
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
@@ -40,6 +44,14 @@ public record NodeOptions(
     if (expectedMembers < 1) {
       throw new IllegalArgumentException("expected members must be at least 1");
     }
+  }
+
+  /** Sessions from the API only. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert,
+      Path tlsKey, List<String> webhookAllow, int expectedMembers) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        tlsCert, tlsKey, webhookAllow, expectedMembers, SessionSources.apiOnly());
   }
 
   /** Plain HTTP, loopback-only webhooks. */
@@ -51,6 +63,6 @@ public record NodeOptions(
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, sessionSources);
   }
 }

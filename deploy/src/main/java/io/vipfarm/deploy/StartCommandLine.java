@@ -1,5 +1,6 @@
 package io.vipfarm.deploy;
 
+import io.vipfarm.agent.session.SessionSources;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -30,6 +31,12 @@ public final class StartCommandLine {
       "  --tls-cert FILE            serve the gateway over HTTPS with this PEM certificate (needs --tls-key)",
       "  --tls-key FILE             the PEM private key of --tls-cert",
       "  --webhook-allow H,...      non-loopback webhook hosts allowed (host, *.domain, or *; default none)",
+      "  --sessions api|logind|pam  where the agent's sessions come from, a comma list (default api: the",
+      "                             gateway only); logind: follow systemd-logind; pam: serve the local",
+      "                             control socket for `vipfarm session open|close` (pam_exec)",
+      "  --logind-classes C,...     logind session classes that become sessions (default user)",
+      "  --logind-bus ADDRESS       D-Bus address of the system bus (default $DBUS_SYSTEM_BUS_ADDRESS,",
+      "                             else unix:path=/run/dbus/system_bus_socket)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");
 
@@ -51,6 +58,9 @@ public final class StartCommandLine {
     Path tlsKey = null;
     List<String> webhookAllow = new ArrayList<>();
     int expectedMembers = 1;
+    String sessions = null;
+    String logindClasses = null;
+    String logindBus = null;
 
     for (CommandOption option : CommandOption.parse(args)) {
       String name = option.name();
@@ -70,6 +80,9 @@ public final class StartCommandLine {
         case "--tls-key" -> tlsKey = readableFile(name, value);
         case "--webhook-allow" -> webhookAllow = webhookHosts(value);
         case "--expected-members" -> expectedMembers = positive(name, value, 99);
+        case "--sessions" -> sessions = value;
+        case "--logind-classes" -> logindClasses = value;
+        case "--logind-bus" -> logindBus = value;
         default -> throw new UsageException("unknown option " + name);
       }
     }
@@ -78,6 +91,15 @@ public final class StartCommandLine {
     }
     if (role == Role.AGENT && expectedMembers != 1) {
       throw new UsageException("--expected-members is for control members; an agent holds no leases");
+    }
+    SessionSources sources;
+    try {
+      sources = SessionSources.parse(sessions, logindClasses, logindBus, env);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
+    if (sources.any() && !role.runsAgent()) {
+      throw new UsageException("--sessions " + sessions + " needs an agent: --role all or agent");
     }
     return new NodeOptions(
         role,
@@ -93,7 +115,8 @@ public final class StartCommandLine {
         tlsCert,
         tlsKey,
         webhookAllow,
-        expectedMembers);
+        expectedMembers,
+        sources);
   }
 
   private static int positive(String name, String value, int max) {

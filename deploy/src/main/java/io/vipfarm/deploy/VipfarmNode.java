@@ -14,6 +14,7 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vipfarm.agent.AgentConfig;
 import io.vipfarm.agent.HostAgentVerticle;
+import io.vipfarm.agent.session.SessionSourceVerticle;
 import io.vipfarm.allocation.AllocationVerticle;
 import io.vipfarm.gateway.EventLogVerticle;
 import io.vipfarm.gateway.GatewayConfig;
@@ -35,6 +36,7 @@ public final class VipfarmNode {
   private final Vertx vertx;
   private final PrometheusMeterRegistry registry;
   private String agentDeployment;
+  private String sessionSourceDeployment;
   private GatewayVerticle gateway;
 
   private VipfarmNode(NodeOptions options, HazelcastInstance hazelcast, Vertx vertx, PrometheusMeterRegistry registry) {
@@ -81,6 +83,12 @@ public final class VipfarmNode {
       chain = chain
           .compose(v -> vertx.deployVerticle(new HostAgentVerticle(AgentConfig.detect(options.hostId(), options.runDir()))))
           .onSuccess(id -> agentDeployment = id);
+      if (options.sessionSources().any()) {
+        chain = chain
+            .compose(v -> vertx.deployVerticle(
+                new SessionSourceVerticle(options.hostId(), options.runDir(), options.sessionSources())))
+            .onSuccess(id -> sessionSourceDeployment = id);
+      }
     }
     if (options.role().runsControlPlane()) {
       GatewayConfig gatewayConfig = new GatewayConfig(options.httpHost(), options.httpPort(), adminToken)
@@ -110,13 +118,16 @@ public final class VipfarmNode {
   }
 
   /**
-   * Stops the node, waiting at most {@code seconds} in all: the agent first (it ends its sessions
+   * Stops the node, waiting at most {@code seconds} in all: the session sources, then the agent (it ends its sessions
    * and releases their leases while the allocation service is still reachable), then Vert.x
    * (leaving the cluster), then the Hazelcast member. Call from a plain thread (a shutdown hook, a
    * test), never from an event loop: each step is awaited before the next one starts.
    */
   public void closeAndWait(long seconds) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    if (sessionSourceDeployment != null) {
+      await("stopping the session sources", vertx.undeploy(sessionSourceDeployment), deadline);
+    }
     if (agentDeployment != null) {
       await("stopping the host agent", vertx.undeploy(agentDeployment), deadline);
     }

@@ -45,6 +45,7 @@ class LogindSessionSourceTest {
 
   private Vertx vertx;
   private Path runDir;
+  private Path busDir;
   private PrivateLogindBus logind;
   private FakeAllocationService allocation;
   private HostAgentService agent;
@@ -57,7 +58,8 @@ class LogindSessionSourceTest {
     assumeTrue(missing == null, () -> "skipped: " + missing);
     this.vertx = vertx;
     runDir = temp.resolve("run");
-    logind = PrivateLogindBus.start(Files.createDirectories(temp.resolve("bus")));
+    busDir = Files.createDirectories(temp.resolve("bus"));
+    logind = PrivateLogindBus.start(busDir);
     FakePolicyService policy = new FakePolicyService();
     policy.answer(new EffectivePolicy(true, List.of("*"), List.of(), true, VipMode.PER_SESSION, "default",
         List.of(), OnExhausted.FALLBACK_HOST_IP, false, List.of(), List.of("test")));
@@ -164,6 +166,23 @@ class LogindSessionSourceTest {
     assertThat(rulesFile("9")).doesNotExist();
     assertThat(Files.readString(rulesFile("8"))).contains("127.0.0.9");
     assertThat(leasedSessions()).containsExactly("8");
+  }
+
+  @Test
+  @DisplayName("When the system bus goes away and comes back, the source reconnects and catches up")
+  void reconnects() throws Exception {
+    logind.command("quiet-new 3 0 root user sshd");
+    deploySource();
+    awaitCondition("session 3 started", () -> sessionIds().equals(List.of("3")));
+
+    logind.close(); // dbus-daemon and logind stop: the connection breaks
+    Thread.sleep(500);
+    assertThat(sessionIds()).as("sessions stay while logind cannot be asked").containsExactly("3");
+    logind = PrivateLogindBus.start(busDir);
+    logind.command("quiet-new 4 0 root user sshd");
+    awaitCondition("3 ended and 4 started after the reconnect", () -> sessionIds().equals(List.of("4")));
+    logind.command("new 6 0 root user sshd");
+    awaitCondition("signals are followed again", () -> sessionIds().equals(List.of("4", "6")));
   }
 
   private static List<String> groupsOf(String user) throws Exception {

@@ -62,6 +62,7 @@ final class PrivateLogindBus implements AutoCloseable {
           </policy>
         </busconfig>
         """.formatted(socket));
+    Files.deleteIfExists(socket); // left by an earlier bus in the same dir
     Process daemon = new ProcessBuilder("dbus-daemon", "--config-file=" + config, "--nofork", "--print-address")
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     String address;
@@ -78,7 +79,8 @@ final class PrivateLogindBus implements AutoCloseable {
     }
     Process logind = new ProcessBuilder(PYTHON, Path.of("src/test/resources/fake_logind.py").toString(), address)
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
-    PrivateLogindBus bus = new PrivateLogindBus(daemon, address, logind);
+    // the address as a system bus's is given (no guid), so that a restarted bus is the same address
+    PrivateLogindBus bus = new PrivateLogindBus(daemon, "unix:path=" + socket, logind);
     String ready = bus.answers.readLine();
     if (ready == null || !ready.startsWith("ready")) {
       bus.close();

@@ -15,6 +15,8 @@ public final class VipfarmMain {
       "vipfarm: per-session virtual IP and virtual loopback for Linux session hosts",
       "  vipfarm start [options]                                 run vipfarm (all roles by default)",
       "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host",
+      "  vipfarm session open|close [--session ID] [--user U]    start/end a session via the local agent (pam_exec)",
+      "  vipfarm host install|uninstall [--root DIR] [--dry-run] put the shim into every PAM session of this host",
       "  " + ConsistencyCheckCommand.USAGE,
       "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)",
       "  vipfarm bench gateway [--leases N] [--subscribers K]     gateway benchmark (vipfarm bench --help)");

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
  * A real {@code dbus-daemon} on a private bus (its own config and socket in a temp dir, never the
  * host's system bus) with {@code fake_logind.py} on it speaking logind's interface, driven line by line.
  */
-final class PrivateLogindBus implements AutoCloseable {
+public final class PrivateLogindBus implements AutoCloseable {
   private final Process daemon;
   private final Process logind;
   private final Writer commands;
@@ -32,7 +32,7 @@ final class PrivateLogindBus implements AutoCloseable {
   }
 
   /** Why the test cannot run here, or null when dbus-daemon and python3-dbus are there. */
-  static String missing() throws Exception {
+  public static String missing() throws Exception {
     if (!Files.isExecutable(Path.of("/usr/bin/dbus-daemon"))) {
       return "dbus-daemon is not installed (Debian package dbus)";
     }
@@ -44,7 +44,7 @@ final class PrivateLogindBus implements AutoCloseable {
     return null;
   }
 
-  static PrivateLogindBus start(Path dir) throws Exception {
+  public static PrivateLogindBus start(Path dir) throws Exception {
     Path socket = dir.resolve("system_bus_socket");
     Path config = dir.resolve("bus.conf");
     Files.writeString(config, """
@@ -89,12 +89,12 @@ final class PrivateLogindBus implements AutoCloseable {
     return bus;
   }
 
-  String address() {
+  public String address() {
     return address;
   }
 
   /** Sends one command of fake_logind.py and waits for its "ok". */
-  void command(String line) throws IOException {
+  public void command(String line) throws IOException {
     commands.write(line + "\n");
     commands.flush();
     String answer = answers.readLine();

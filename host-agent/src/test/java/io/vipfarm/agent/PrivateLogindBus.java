@@ -77,7 +77,11 @@ public final class PrivateLogindBus implements AutoCloseable {
       daemon.destroyForcibly();
       throw e;
     }
-    Process logind = new ProcessBuilder(PYTHON, Path.of("src/test/resources/fake_logind.py").toString(), address)
+    Path script = dir.resolve("fake_logind.py");
+    try (var in = PrivateLogindBus.class.getResourceAsStream("/fake_logind.py")) {
+      Files.write(script, in.readAllBytes());
+    }
+    Process logind = new ProcessBuilder(PYTHON, script.toString(), address)
         .redirectError(ProcessBuilder.Redirect.INHERIT).start();
     // the address as a system bus's is given (no guid), so that a restarted bus is the same address
     PrivateLogindBus bus = new PrivateLogindBus(daemon, "unix:path=" + socket, logind);

@@ -121,6 +121,45 @@ class HostInstallIT {
   }
 
   @Test
+  @DisplayName("Real pam_env reads the installed file: a session's programs get LD_PRELOAD, VIPFARM_SESSION from"
+      + " XDG_SESSION_ID and VIPFARM_RUN_DIR (root and pamtester)")
+  void pamEnvAppliesTheInstalledFile() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "skipped: a PAM service file needs root");
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/pamtester")),
+        "skipped: pamtester is not installed (Debian package pamtester)");
+    Path root = root(COMMON_SESSION);
+    assertThat(vipfarm("install", "--root", root.toString(), "--run-dir", "/run/vf-env-test").waitFor(30))
+        .as(last.output()).isZero();
+    Path xdg = Files.writeString(tmp.resolve("xdg.conf"), "XDG_SESSION_ID DEFAULT=c7\n");
+    Path seen = tmp.resolve("seen.env");
+    Path dump = Files.writeString(tmp.resolve("dump.sh"), "env > " + seen + "\n");
+    Path service = Path.of("/etc/pam.d", "vipfarm-env-test-" + java.util.UUID.randomUUID().toString().substring(0, 8));
+    try {
+      Files.writeString(service, String.join("\n",
+          "# written by vipfarm's HostInstallIT; removed when the test ends",
+          "auth    required pam_permit.so",
+          "account required pam_permit.so",
+          "session required pam_env.so readenv=0 user_readenv=0 conffile=" + xdg, // what pam_systemd does
+          "session required pam_env.so readenv=0 user_readenv=0 conffile="
+              + root.resolve("etc/security/vipfarm-env.conf"),
+          "session required pam_exec.so type=open_session /bin/sh " + dump,
+          ""));
+      ManagedProcess pam = ManagedProcess.start("pamtester", List.of("pamtester", service.getFileName().toString(),
+          "nobody", "open_session"), Map.of(), tmp.resolve("logs"));
+      last = pam;
+      assertThat(pam.waitFor(60)).as(pam.output()).isZero();
+    } finally {
+      Files.deleteIfExists(service);
+    }
+    List<String> env = Files.readAllLines(seen);
+    assertThat(env).contains("VIPFARM_SESSION=c7", "VIPFARM_RUN_DIR=/run/vf-env-test", "VIPFARM_SHIM_LOG=error");
+    String preload = env.stream().filter(l -> l.startsWith("LD_PRELOAD=")).findFirst().orElseThrow();
+    assertThat(Path.of(preload.substring("LD_PRELOAD=".length()))).isRegularFile()
+        .hasFileName("libvipfarm.so");
+  }
+
+  @Test
   @DisplayName("A PAM file without a final newline comes back byte-identical too")
   void noFinalNewline() throws Exception {
     Path root = root("session required pam_unix.so");

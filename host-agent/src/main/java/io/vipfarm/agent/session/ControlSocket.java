@@ -15,6 +15,7 @@ import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.model.SessionRequest;
+import io.vipfarm.api.model.SessionView;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -107,7 +108,7 @@ final class ControlSocket {
     }
   }
 
-  private Future<io.vipfarm.api.model.SessionView> open(Buffer body) {
+  private Future<SessionView> open(Buffer body) {
     if (body.length() > MAX_BODY) {
       return Future.failedFuture(VipfarmException.invalidField("body", "larger than " + MAX_BODY + " bytes"));
     }

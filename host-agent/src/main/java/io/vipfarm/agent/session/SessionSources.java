@@ -21,8 +21,9 @@ public record SessionSources(boolean logind, boolean pam, String logindBus, Set<
   public static final String SYSTEM_BUS = "unix:path=/run/dbus/system_bus_socket";
   /** The D-Bus convention for where the system bus is, when not at {@link #SYSTEM_BUS}. */
   public static final String SYSTEM_BUS_ENV = "DBUS_SYSTEM_BUS_ADDRESS";
-  static final Set<String> KNOWN_CLASSES = Set.of("user", "greeter", "lock-screen", "background", "manager",
-      "user-early", "user-incomplete", "manager-early", "background-light", "none");
+  /** logind's session classes (org.freedesktop.login1(5), systemd 256+ adds the -early/-light/manager ones). */
+  static final Set<String> KNOWN_CLASSES = Set.of("user", "user-early", "user-incomplete", "greeter",
+      "lock-screen", "background", "background-light", "manager", "manager-early");
 
   public SessionSources {
     logindClasses = Set.copyOf(logindClasses);

@@ -1,5 +1,6 @@
 package io.vipfarm.deploy;
 
+import io.vipfarm.agent.AgentConfig;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -14,6 +15,7 @@ import java.util.List;
  * @param tlsKey PEM private key of {@code tlsCert}, or null
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  * @param expectedMembers control members of the farm; the allocation service needs a majority of them
+ * @param interception how the host agent enforces (--interception and where the kernel path lives)
  */
 public record NodeOptions(
     Role role,
@@ -29,9 +31,13 @@ public record NodeOptions(
     Path tlsCert,
     Path tlsKey,
     List<String> webhookAllow,
-    int expectedMembers) {
+    int expectedMembers,
+    AgentConfig.Request interception) {
 
   public NodeOptions {
+    if (interception == null) {
+      interception = AgentConfig.Request.preload();
+    }
     clusterMembers = List.copyOf(clusterMembers);
     webhookAllow = List.copyOf(webhookAllow);
     if ((tlsCert == null) != (tlsKey == null)) {
@@ -42,7 +48,14 @@ public record NodeOptions(
     }
   }
 
-  /** Plain HTTP, loopback-only webhooks. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert, Path tlsKey,
+      List<String> webhookAllow, int expectedMembers) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        tlsCert, tlsKey, webhookAllow, expectedMembers, null);
+  }
+
+  /** Plain HTTP, loopback-only webhooks, the preload path (in-process nodes of tests and benchmarks). */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
     this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
@@ -51,6 +64,6 @@ public record NodeOptions(
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, interception);
   }
 }

@@ -1,5 +1,8 @@
 package io.vipfarm.deploy;
 
+import io.vipfarm.agent.AgentConfig;
+import io.vipfarm.agent.Interception;
+import io.vipfarm.agent.Loopback6;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -30,6 +33,11 @@ public final class StartCommandLine {
       "  --tls-cert FILE            serve the gateway over HTTPS with this PEM certificate (needs --tls-key)",
       "  --tls-key FILE             the PEM private key of --tls-cert",
       "  --webhook-allow H,...      non-loopback webhook hosts allowed (host, *.domain, or *; default none)",
+      "  --interception MODE        auto|kernel|preload: how sessions are enforced (default auto: kernel",
+      "                             where the host supports it, else preload; kernel refuses to start without it)",
+      "  --cgroup-parent DIR        the sessions' parent cgroup (default <cgroup2 mount>/vipfarm.slice)",
+      "  --bpf-pin-dir DIR          where the kernel path is pinned (default /sys/fs/bpf/vipfarm/<host-id>)",
+      "  --loopback6-prefix P/64    the sessions' IPv6 loopbacks (default fd7f:7f7f:7f7f::/64)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");
 
@@ -51,6 +59,10 @@ public final class StartCommandLine {
     Path tlsKey = null;
     List<String> webhookAllow = new ArrayList<>();
     int expectedMembers = 1;
+    String interception = "auto";
+    Path cgroupParent = null;
+    Path pinDir = null;
+    String loopback6Prefix = null;
 
     for (CommandOption option : CommandOption.parse(args)) {
       String name = option.name();
@@ -70,6 +82,10 @@ public final class StartCommandLine {
         case "--tls-key" -> tlsKey = readableFile(name, value);
         case "--webhook-allow" -> webhookAllow = webhookHosts(value);
         case "--expected-members" -> expectedMembers = positive(name, value, 99);
+        case "--interception" -> interception = interception(value);
+        case "--cgroup-parent" -> cgroupParent = Path.of(nonBlank(name, value)).toAbsolutePath().normalize();
+        case "--bpf-pin-dir" -> pinDir = Path.of(nonBlank(name, value)).toAbsolutePath().normalize();
+        case "--loopback6-prefix" -> loopback6Prefix = loopback6Prefix(value);
         default -> throw new UsageException("unknown option " + name);
       }
     }
@@ -93,7 +109,24 @@ public final class StartCommandLine {
         tlsCert,
         tlsKey,
         webhookAllow,
-        expectedMembers);
+        expectedMembers,
+        new AgentConfig.Request(interception, null, pinDir, cgroupParent, loopback6Prefix));
+  }
+
+  private static String interception(String value) {
+    try {
+      return Interception.parseRequest(value);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--interception " + e.getMessage().replaceFirst("^interception ", ""));
+    }
+  }
+
+  private static String loopback6Prefix(String value) {
+    try {
+      return Loopback6.parse(value).toString();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--loopback6-prefix: " + e.getMessage());
+    }
   }
 
   private static int positive(String name, String value, int max) {

@@ -41,6 +41,8 @@ public record AgentConfig(
 
   /** Enforcement through the LD_PRELOAD shim. */
   public static final String PRELOAD = "preload";
+  /** System property naming the loader program instead of the one shipped next to the jars. */
+  public static final String LOADER_PROPERTY = "vipfarm.bpf.loader";
   static final Path BOOT_ID_FILE = Path.of("/proc/sys/kernel/random/boot_id");
 
   public AgentConfig {
@@ -144,8 +146,15 @@ public record AgentConfig(
         interception.reason(), kernel, loopback6);
   }
 
-  /** {@code vipfarm-bpf} in the {@code native} directory next to the jar (or classes directory) of the agent. */
+  /**
+   * {@code vipfarm-bpf} in the {@code native} directory next to the jar (or classes directory) of the agent;
+   * the system property {@value #LOADER_PROPERTY} overrides it (development: a loader built elsewhere).
+   */
   static Path defaultLoader() {
+    String override = System.getProperty(LOADER_PROPERTY);
+    if (override != null && !override.isBlank()) {
+      return Path.of(override).toAbsolutePath();
+    }
     try {
       Path code = Path.of(AgentConfig.class.getProtectionDomain().getCodeSource().getLocation().toURI());
       return code.getParent().resolve("native").resolve("vipfarm-bpf");

@@ -441,7 +441,10 @@ final class HostAgent implements HostAgentService {
     // what belongs to no re-adopted session is cleared
     return enforcement.attach()
         .compose(v -> reclaimJournal())
-        .compose(v -> enforcement.reconcile(new TreeSet<>(sessions.all().stream().map(LiveSession::sessionId).toList())));
+        .compose(v -> enforcement.reconcile(new TreeSet<>(sessions.all().stream().map(LiveSession::sessionId).toList()))
+            .onFailure(err -> LOG.warn("cannot reconcile the kernel path's maps with the live sessions (stale entries"
+                + " stay until the next start): {}", err.getMessage()))
+            .otherwiseEmpty());
   }
 
   private Future<Void> reclaimJournal() {

@@ -10,7 +10,8 @@ import org.slf4j.LoggerFactory;
 /**
  * What the agent does for a session besides writing its rules file: its IPv6 loopback address on
  * {@code lo} (when the host has them) and, on the kernel path, its cgroup and map entries. Blocking work
- * runs on worker threads (ordered, so one session's steps never overtake each other).
+ * runs on worker threads, unordered: one session's steps are already chained (and sessions queued one
+ * after the other by the agent), while different sessions' steps may run side by side.
  */
 final class SessionEnforcement {
   private static final Logger LOG = LoggerFactory.getLogger(SessionEnforcement.class);
@@ -107,6 +108,6 @@ final class SessionEnforcement {
     return vertx.executeBlocking(() -> {
       step.run();
       return null;
-    }, true);
+    }, false);
   }
 }

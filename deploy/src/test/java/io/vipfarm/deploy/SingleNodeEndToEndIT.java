@@ -163,6 +163,22 @@ class SingleNodeEndToEndIT {
         String.valueOf(port3), "--bind", "127.0.0.1", "--directory", www8.toString());
     awaitLoopbackListening(bare, kernel != null ? "127.0.0.9" : "127.0.0.1", port3);
 
+    // 4b'. ::1 is loopback too (kernel path): a server on [::1]:PORT2 next to the one on 127.0.0.1:PORT2 lands on
+    //      session 7's IPv6 loopback, and curl in session 7 reaches it through [::1]
+    if (kernel != null) {
+      java.net.InetAddress v6of7 = java.net.InetAddress.getByName(kernel.loopback6Prefix.replace("::/64", "::8"));
+      ManagedProcess six7 = inSession("7", "six7", "python3", "-m", "http.server", String.valueOf(port2), "--bind",
+          "::1", "--directory", www7.toString());
+      Poll.until(six7 + " to listen on [" + v6of7.getHostAddress() + "]:" + port2, Duration.ofSeconds(30), () -> {
+        assertThat(six7.isAlive()).as("%s exited:\n%s", six7, six7.output()).isTrue();
+        return ListeningSockets.ipv6(port2).contains(v6of7);
+      });
+      ManagedProcess curl6 = inSession("7", "curl6", "curl", "-s", "--max-time", "10",
+          "http://[::1]:" + port2 + "/who.txt");
+      assertThat(curl6.waitFor(30)).as("curl [::1] in session 7:\n%s", curl6.output()).isZero();
+      assertThat(curl6.output().trim()).isEqualTo("session 7");
+    }
+
     // 4c. loopback isolation (kernel path, on by default): a program of session 8 that names session
     //     7's loopback explicitly is refused; without the kernel path it gets through.
     ManagedProcess cross = inSession("8", "cross8", "curl", "-s", "--max-time", "10",

@@ -48,11 +48,22 @@ public final class KernelEnforcement {
     return pinDir;
   }
 
-  /** Creates the parent cgroup and attaches the programs to it (a no-op when they already are). */
+  /**
+   * Creates the parent cgroup and attaches the programs to it (a no-op when they already are). When the
+   * pinned state cannot be taken back (a vipfarm upgrade changed the maps' layout, or the pin dir was
+   * attached to another parent), it is detached and attached afresh, once: the caller then sets every
+   * live session's rules again, as it does on every start.
+   */
   public void attach() throws IOException {
     Files.createDirectories(cgroups.parent());
-    Files.createDirectories(pinDir);
-    loader.attach(pinDir, cgroups.parent());
+    try {
+      loader.attach(pinDir, cgroups.parent());
+    } catch (IOException first) {
+      LOG.warn("cannot take back the pinned kernel path in {} ({}): detaching it and attaching afresh; live"
+          + " sessions pass through until their rules are set again", pinDir, first.getMessage());
+      loader.detach(pinDir);
+      loader.attach(pinDir, cgroups.parent());
+    }
   }
 
   /**

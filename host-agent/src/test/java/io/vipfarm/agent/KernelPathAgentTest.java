@@ -302,6 +302,23 @@ class KernelPathAgentTest {
     assertThat(probe.bind()[0]).as("passes through after the stop").isEqualTo("127.0.0.1");
   }
 
+  @Test
+  @DisplayName("pinned state the agent cannot take back (attached elsewhere, or an older layout) is replaced at start")
+  void unusablePinnedStateIsReplaced() throws Exception {
+    Path elsewhere = Files.createDirectories(Path.of(config.kernel().cgroups().parent() + "-elsewhere"));
+    try {
+      loader.attach(config.kernel().pinDir(), elsewhere);
+      policy.answer(loopbackFor(List.of("*")));
+      deployAgent();
+      await(agent.startSession(new SessionRequest("31", "alice", List.of())));
+
+      assertThat(new Probe("31").bind()).containsExactly("127.0.0.32", "127.0.0.1");
+      assertThat(loader.list(config.kernel().pinDir())).containsExactly(cgroupId("31"));
+    } finally {
+      Files.deleteIfExists(elsewhere);
+    }
+  }
+
   private static <T> T await(Future<T> future) throws Exception {
     return future.toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }

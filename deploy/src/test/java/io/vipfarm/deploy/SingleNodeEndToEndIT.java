@@ -190,6 +190,19 @@ class SingleNodeEndToEndIT {
       assertThat(crossExit).as(cross.output()).isZero();
       assertThat(cross.output().trim()).isEqualTo("session 7");
     }
+    // a malformed isolation setting is refused naming the field; turning isolation off by policy lets
+    // session 8 through (a map update: the running servers are not restarted)
+    GatewayClient.Reply bad = gateway.put("/api/v1/policies/open", new JsonObject().put("priority", 20)
+        .put("loopbackIsolation", new JsonObject().put("allowUsers", List.of("root", "bad user"))));
+    assertThat(bad.status()).as(bad.body()).isEqualTo(400);
+    assertThat(bad.json().getString("field")).isEqualTo("loopbackIsolation.allowUsers[1]");
+    assertThat(gateway.put("/api/v1/policies/open", new JsonObject().put("priority", 20)
+        .put("loopbackIsolation", new JsonObject().put("enabled", false))).status()).isEqualTo(200);
+    Poll.until("session 8 to reach session 7's loopback with isolation off", Duration.ofSeconds(20), () -> {
+      ManagedProcess again = inSession("8", "cross8-" + System.nanoTime(), "curl", "-s", "--max-time", "5",
+          "http://127.0.0.8:" + port2 + "/who.txt");
+      return again.waitFor(30) == 0 && again.output().trim().equals("session 7");
+    });
 
     // 5. ending session 7 removes its allocation (and its rules); session 8 keeps its own.
     assertThat(gateway.delete("/api/v1/hosts/" + HOST + "/sessions/7").status()).isEqualTo(204);

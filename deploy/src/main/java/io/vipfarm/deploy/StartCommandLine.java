@@ -36,7 +36,7 @@ public final class StartCommandLine {
       "  --interception MODE        auto|kernel|preload: how sessions are enforced (default auto: kernel",
       "                             where the host supports it, else preload; kernel refuses to start without it)",
       "  --cgroup-parent DIR        the sessions' parent cgroup (default <cgroup2 mount>/vipfarm.slice)",
-      "  --bpf-pin-dir DIR          where the kernel path is pinned (default /sys/fs/bpf/vipfarm/<host-id>)",
+      "  --bpf-pin-dir DIR          where the kernel path is pinned (default /sys/fs/bpf/vipfarm-<host-id>)",
       "  --loopback6-prefix P/64    the sessions' IPv6 loopbacks (default fd7f:7f7f:7f7f::/64)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");

@@ -80,7 +80,7 @@ public record AgentConfig(
    * @param interception auto, kernel or preload
    * @param loader the loader program, or null for {@code vipfarm-bpf} in the {@code native} directory next
    *     to the agent's jar (lib/native in the distribution, target/native in a build)
-   * @param pinDir or null for {@code /sys/fs/bpf/vipfarm/<host-id>}
+   * @param pinDir or null for {@code /sys/fs/bpf/vipfarm-<host-id>}
    * @param cgroupParent or null for {@code <cgroup2 mount>/vipfarm.slice}
    * @param loopback6Prefix or null for {@value Loopback6#DEFAULT_PREFIX}
    */
@@ -126,7 +126,8 @@ public record AgentConfig(
     KernelPath kernel = null;
     if (interception.kernel()) {
       Path pinDir = request.pinDir() != null ? request.pinDir()
-          : Path.of("/sys/fs/bpf/vipfarm").resolve(hostId.replaceAll("[^A-Za-z0-9._-]", "_"));
+          : Path.of("/sys/fs/bpf/vipfarm-" + hostId.replaceAll("[^A-Za-z0-9._-]", "_")); // flat: the loader
+      // pins into a directory whose parent is the bpffs mount itself
       kernel = new KernelPath(loader, pinDir.toAbsolutePath(), new CgroupTree(parent[0]));
       LOG.info("interception: kernel ({}); sessions' cgroups under {}, programs pinned in {}",
           interception.reason(), kernel.cgroups().parent(), kernel.pinDir());

@@ -37,7 +37,7 @@ public final class StartCommandLine {
       "                             where the host supports it, else preload; kernel refuses to start without it)",
       "  --cgroup-parent DIR        the sessions' parent cgroup (default <cgroup2 mount>/vipfarm.slice)",
       "  --bpf-pin-dir DIR          where the kernel path is pinned (default /sys/fs/bpf/vipfarm-<host-id>)",
-      "  --loopback6-prefix P/64    the sessions' IPv6 loopbacks (default fd7f:7f7f:7f7f::/64)",
+      "  --loopback6-prefix P/64    the sessions' IPv6 loopbacks (default fd7f:7f7f:7f7f::/64; none: ::1 passes through)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");
 
@@ -122,6 +122,9 @@ public final class StartCommandLine {
   }
 
   private static String loopback6Prefix(String value) {
+    if (value.equals(AgentConfig.Request.NO_LOOPBACK6)) {
+      return value;
+    }
     try {
       return Loopback6.parse(value).toString();
     } catch (IllegalArgumentException e) {

@@ -39,7 +39,7 @@ class InterceptionModeIT {
     ManagedProcess p = ManagedProcess.start(name, List.of(VIPFARM.toString(), "start", "--interception", mode,
         "--http-port", String.valueOf(httpPort), "--host-id", "mode-host", "--data-dir", tmp.resolve("data").toString(),
         "--run-dir", tmp.resolve("run").toString(), "--cluster-name", "mode-" + UUID.randomUUID(),
-        "--cluster-port", String.valueOf(FreePort.pick())), env, tmp.resolve("logs"));
+        "--cluster-port", String.valueOf(FreePort.pick()), "--loopback6-prefix", "none"), env, tmp.resolve("logs"));
     processes.add(p);
     return p;
   }

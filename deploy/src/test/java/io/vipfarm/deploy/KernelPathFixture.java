@@ -54,11 +54,18 @@ final class KernelPathFixture {
     }
     assumeTrue(mount != null, "no cgroup2 mount: skipped");
     String unique = UUID.randomUUID().toString().substring(0, 8);
-    ThreadLocalRandom r = ThreadLocalRandom.current();
-    String prefix = String.format("fd%02x:%04x:%04x:%04x::/64", r.nextInt(256), r.nextInt(65536),
-        r.nextInt(65536), r.nextInt(65536));
     return new KernelPathFixture(loader, mount.resolve("vipfarm-e2e-" + unique),
-        Path.of("/sys/fs/bpf/vipfarm-e2e-" + unique), prefix);
+        Path.of("/sys/fs/bpf/vipfarm-e2e-" + unique), randomLoopback6Prefix());
+  }
+
+  /**
+   * A random unique-local /64 for the sessions' IPv6 loopbacks: a vipfarm running as root adds them to the
+   * host's lo, and tests running at the same time must not add and remove the same addresses.
+   */
+  static String randomLoopback6Prefix() {
+    ThreadLocalRandom r = ThreadLocalRandom.current();
+    return String.format("fd%02x:%04x:%04x:%04x::/64", r.nextInt(256), r.nextInt(65536), r.nextInt(65536),
+        r.nextInt(65536));
   }
 
   /** The options of {@code vipfarm start} for this fixture. */

@@ -63,7 +63,7 @@ class SingleNodeEndToEndIT {
       argv.addAll(kernel.startOptions());
       env = kernel.environment();
     } else {
-      argv.addAll(List.of("--interception", "preload"));
+      argv.addAll(List.of("--interception", "preload", "--loopback6-prefix", KernelPathFixture.randomLoopback6Prefix()));
     }
     vipfarm = spawn("vipfarm", argv, env);
     gateway = new GatewayClient(httpPort, token);

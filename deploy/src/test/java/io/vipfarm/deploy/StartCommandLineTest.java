@@ -68,6 +68,8 @@ class StartCommandLineTest {
     assertThat(o.interception().loopback6Prefix()).isEqualTo("fd01:2:3:4::/64");
     assertThat(StartCommandLine.parse(List.of("--interception=preload"), Map.of()).interception().interception())
         .isEqualTo("preload");
+    assertThat(StartCommandLine.parse(List.of("--loopback6-prefix", "none"), Map.of()).interception().loopback6Prefix())
+        .isEqualTo("none");
   }
 
   @Test

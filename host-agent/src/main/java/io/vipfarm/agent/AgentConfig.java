@@ -82,11 +82,19 @@ public record AgentConfig(
    *     to the agent's jar (lib/native in the distribution, target/native in a build)
    * @param pinDir or null for {@code /sys/fs/bpf/vipfarm-<host-id>}
    * @param cgroupParent or null for {@code <cgroup2 mount>/vipfarm.slice}
-   * @param loopback6Prefix or null for {@value Loopback6#DEFAULT_PREFIX}
+   * @param loopback6Prefix or null for {@value Loopback6#DEFAULT_PREFIX}; {@value #NO_LOOPBACK6} for no IPv6
+   *     session loopbacks
    */
   public record Request(String interception, Path loader, Path pinDir, Path cgroupParent, String loopback6Prefix) {
+    /** The loopback6 prefix that turns IPv6 session loopbacks off. */
+    public static final String NO_LOOPBACK6 = "none";
+
+    /**
+     * Preload, without IPv6 session loopbacks: what in-process nodes of tests and benchmarks use, so that
+     * they leave no address on the host's {@code lo}.
+     */
     public static Request preload() {
-      return new Request(Interception.PRELOAD, null, null, null, null);
+      return new Request(Interception.PRELOAD, null, null, null, NO_LOOPBACK6);
     }
   }
 
@@ -135,7 +143,8 @@ public record AgentConfig(
       LOG.info("interception: preload ({})", interception.reason());
     }
     Loopback6 loopback6 = null;
-    String problem = Loopback6Addresses.problem(root);
+    String problem = Request.NO_LOOPBACK6.equals(request.loopback6Prefix()) ? "turned off (loopback6 prefix 'none')"
+        : Loopback6Addresses.problem(root);
     if (problem == null) {
       loopback6 = Loopback6.parse(request.loopback6Prefix() != null ? request.loopback6Prefix()
           : Loopback6.DEFAULT_PREFIX);

@@ -53,7 +53,8 @@ public final class Loopback6Addresses {
         process.destroyForcibly();
         throw new IOException(String.join(" ", command) + " did not finish");
       }
-      if (process.exitValue() != 0 && !(absentIsFine && output.contains("not found"))) {
+      boolean absent = output.contains("not found") || output.contains("Cannot assign requested address");
+      if (process.exitValue() != 0 && !(absentIsFine && absent)) {
         throw new IOException(String.join(" ", command) + " failed: " + output);
       }
     } catch (InterruptedException e) {

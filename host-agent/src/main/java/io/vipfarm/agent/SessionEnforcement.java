@@ -3,6 +3,8 @@ package io.vipfarm.agent;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,6 +22,11 @@ final class SessionEnforcement {
   private final KernelEnforcement kernel;
   private final Loopback6 loopback6;
   private final Loopback6Addresses addresses;
+  /**
+   * Sessions already prepared by this agent, with the IPv6 loopback added for them (or "" for none): a
+   * policy change then goes straight to the map update, without spawning {@code ip} again. Event loop only.
+   */
+  private final Map<String, String> prepared = new HashMap<>();
 
   /**
    * @param kernel the kernel path, or null on the preload path
@@ -40,7 +47,8 @@ final class SessionEnforcement {
   /** Before the session's rules are written: its IPv6 loopback exists, its cgroup too. */
   Future<Void> prepare(LiveSession session) {
     String address = loopback6Of(session.appliedLoopback());
-    if (address == null && kernel == null) {
+    String key = address == null ? "" : address;
+    if ((address == null && kernel == null) || key.equals(prepared.get(session.sessionId()))) {
       return Future.succeededFuture();
     }
     return blocking(() -> {
@@ -50,7 +58,7 @@ final class SessionEnforcement {
       if (kernel != null) {
         kernel.prepare(session.sessionId());
       }
-    });
+    }).onSuccess(v -> prepared.put(session.sessionId(), key));
   }
 
   /** After the session's rules file was written: the kernel path's maps follow it. */
@@ -60,6 +68,7 @@ final class SessionEnforcement {
 
   /** The session ended (its rules file is gone): map entries, cgroup and IPv6 loopback go too. */
   Future<Void> ended(String sessionId, LoopbackAddress loopback) {
+    prepared.remove(sessionId);
     String address = loopback6Of(loopback);
     if (address == null && kernel == null) {
       return Future.succeededFuture();

@@ -1,6 +1,7 @@
 package io.vipfarm.deploy;
 
 import io.vipfarm.agent.session.SessionSources;
+import io.vipfarm.agent.AgentConfig;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -16,6 +17,7 @@ import java.util.List;
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  * @param expectedMembers control members of the farm; the allocation service needs a majority of them
  * @param sessionSources where the agent's sessions come from besides the API ({@code --sessions})
+ * @param interception how the host agent enforces (--interception and where the kernel path lives)
  */
 public record NodeOptions(
     Role role,
@@ -32,9 +34,13 @@ public record NodeOptions(
     Path tlsKey,
     List<String> webhookAllow,
     int expectedMembers,
-    SessionSources sessionSources) {
+    SessionSources sessionSources,
+    AgentConfig.Request interception) {
 
   public NodeOptions {
+    if (interception == null) {
+      interception = AgentConfig.Request.preload();
+    }
     clusterMembers = List.copyOf(clusterMembers);
     sessionSources = sessionSources == null ? SessionSources.apiOnly() : sessionSources;
     webhookAllow = List.copyOf(webhookAllow);
@@ -46,15 +52,15 @@ public record NodeOptions(
     }
   }
 
-  /** Sessions from the API only. */
+  /** Sessions from the API only, the preload path. */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert,
       Path tlsKey, List<String> webhookAllow, int expectedMembers) {
     this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
-        tlsCert, tlsKey, webhookAllow, expectedMembers, SessionSources.apiOnly());
+        tlsCert, tlsKey, webhookAllow, expectedMembers, SessionSources.apiOnly(), null);
   }
 
-  /** Plain HTTP, loopback-only webhooks. */
+  /** Plain HTTP, loopback-only webhooks, the preload path (in-process nodes of tests and benchmarks). */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
     this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
@@ -63,6 +69,7 @@ public record NodeOptions(
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, sessionSources);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, sessionSources,
+        interception);
   }
 }

@@ -1,6 +1,9 @@
 package io.vipfarm.deploy;
 
 import io.vipfarm.agent.session.SessionSources;
+import io.vipfarm.agent.AgentConfig;
+import io.vipfarm.agent.Interception;
+import io.vipfarm.agent.Loopback6;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.nio.file.Path;
@@ -37,6 +40,11 @@ public final class StartCommandLine {
       "  --logind-classes C,...     logind session classes that become sessions (default user)",
       "  --logind-bus ADDRESS       D-Bus address of the system bus (default $DBUS_SYSTEM_BUS_ADDRESS,",
       "                             else unix:path=/run/dbus/system_bus_socket)",
+      "  --interception MODE        auto|kernel|preload: how sessions are enforced (default auto: kernel",
+      "                             where the host supports it, else preload; kernel refuses to start without it)",
+      "  --cgroup-parent DIR        the sessions' parent cgroup (default <cgroup2 mount>/vipfarm.slice)",
+      "  --bpf-pin-dir DIR          where the kernel path is pinned (default /sys/fs/bpf/vipfarm-<host-id>)",
+      "  --loopback6-prefix P/64    the sessions' IPv6 loopbacks (default fd7f:7f7f:7f7f::/64; none: ::1 passes through)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");
 
@@ -61,6 +69,10 @@ public final class StartCommandLine {
     String sessions = null;
     String logindClasses = null;
     String logindBus = null;
+    String interception = "auto";
+    Path cgroupParent = null;
+    Path pinDir = null;
+    String loopback6Prefix = null;
 
     for (CommandOption option : CommandOption.parse(args)) {
       String name = option.name();
@@ -83,6 +95,10 @@ public final class StartCommandLine {
         case "--sessions" -> sessions = value;
         case "--logind-classes" -> logindClasses = value;
         case "--logind-bus" -> logindBus = value;
+        case "--interception" -> interception = interception(value);
+        case "--cgroup-parent" -> cgroupParent = Path.of(nonBlank(name, value)).toAbsolutePath().normalize();
+        case "--bpf-pin-dir" -> pinDir = Path.of(nonBlank(name, value)).toAbsolutePath().normalize();
+        case "--loopback6-prefix" -> loopback6Prefix = loopback6Prefix(value);
         default -> throw new UsageException("unknown option " + name);
       }
     }
@@ -116,7 +132,27 @@ public final class StartCommandLine {
         tlsKey,
         webhookAllow,
         expectedMembers,
-        sources);
+        sources,
+        new AgentConfig.Request(interception, null, pinDir, cgroupParent, loopback6Prefix));
+  }
+
+  private static String interception(String value) {
+    try {
+      return Interception.parseRequest(value);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--interception " + e.getMessage().replaceFirst("^interception ", ""));
+    }
+  }
+
+  private static String loopback6Prefix(String value) {
+    if (value.equals(AgentConfig.Request.NO_LOOPBACK6)) {
+      return value;
+    }
+    try {
+      return Loopback6.parse(value).toString();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--loopback6-prefix: " + e.getMessage());
+    }
   }
 
   private static int positive(String name, String value, int max) {

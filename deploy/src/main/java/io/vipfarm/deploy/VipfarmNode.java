@@ -81,7 +81,9 @@ public final class VipfarmNode {
     }
     if (options.role().runsAgent()) {
       chain = chain
-          .compose(v -> vertx.deployVerticle(new HostAgentVerticle(AgentConfig.detect(options.hostId(), options.runDir()))))
+          .compose(v -> vertx.executeBlocking(() -> AgentConfig.detect(options.hostId(), options.runDir(),
+              options.interception()))) // probes the kernel path: runs a program
+          .compose(config -> vertx.deployVerticle(new HostAgentVerticle(config)))
           .onSuccess(id -> agentDeployment = id);
       if (options.sessionSources().any()) {
         chain = chain

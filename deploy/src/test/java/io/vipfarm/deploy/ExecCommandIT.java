@@ -64,6 +64,38 @@ class ExecCommandIT {
     assertThat(Path.of(fields[2])).exists();
   }
 
+  @Test
+  @DisplayName("on the kernel path exec joins the session's cgroup (named in <run-dir>/sessions/ID.cgroup) before"
+      + " running the command, and refuses to run it unenforced when it cannot")
+  void joinsTheSessionCgroup() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        ((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).intValue() == 0, "needs root: skipped");
+    Path mount = Files.readAllLines(Path.of("/proc/self/mounts")).stream().map(l -> l.split(" "))
+        .filter(f -> f.length > 2 && f[2].equals("cgroup2")).map(f -> Path.of(f[1])).findFirst().orElse(null);
+    org.junit.jupiter.api.Assumptions.assumeTrue(mount != null, "no cgroup2 mount: skipped");
+    Path parent = mount.resolve("vipfarm-exec-" + java.util.UUID.randomUUID().toString().substring(0, 8));
+    Path cgroup = Files.createDirectories(parent.resolve("session-7"));
+    try {
+      Path sessions = Files.createDirectories(tmp.resolve("run/sessions"));
+      Files.writeString(sessions.resolve("7.rules"), "vipfarm-rules 1\nsession 7\nloopback4 127.0.0.8\n");
+      Files.writeString(sessions.resolve("7.cgroup"), cgroup + "\n");
+
+      ManagedProcess cat = run("cat", VIPFARM.toString(), "exec", "--session", "7", "--run-dir",
+          sessions.getParent().toString(), "--", "sh", "-c", "grep '^0::' /proc/self/cgroup; echo \"$LD_PRELOAD\"");
+      assertThat(cat.waitFor(30)).as(cat.output()).isZero();
+      assertThat(cat.output()).contains("0::/" + mount.relativize(cgroup) + "\n").contains("libvipfarm.so");
+
+      Files.writeString(sessions.resolve("7.cgroup"), parent.resolve("session-gone") + "\n");
+      ManagedProcess gone = run("gone", VIPFARM.toString(), "exec", "--session", "7", "--run-dir",
+          sessions.getParent().toString(), "--", "true");
+      assertThat(gone.waitFor(30)).isEqualTo(2);
+      assertThat(gone.output()).contains("the cgroup of session '7'").contains("does not exist");
+    } finally {
+      Files.deleteIfExists(cgroup);
+      Files.deleteIfExists(parent);
+    }
+  }
+
   private ManagedProcess run(String name, String... argv) {
     ManagedProcess p = ManagedProcess.start(name, List.of(argv), Map.of(), tmp.resolve("logs"));
     processes.add(p);

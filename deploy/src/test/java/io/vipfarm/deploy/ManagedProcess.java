@@ -70,6 +70,16 @@ final class ManagedProcess implements AutoCloseable {
     }
   }
 
+  /** SIGKILL (kill -9), as a crash: the process gets no chance to clean up. Waits until it is gone. */
+  void kill() {
+    process.destroyForcibly();
+    try {
+      process.waitFor(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
   /** Waits for a short-lived process to finish and returns its exit code. */
   int waitFor(long seconds) {
     try {

@@ -56,6 +56,33 @@ class StartCommandLineTest {
   }
 
   @Test
+  void interceptionDefaultsToAutoAndTakesTheKernelPathSettings() {
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h1"), Map.of()).interception().interception())
+        .isEqualTo("auto");
+    NodeOptions o = StartCommandLine.parse(List.of("--interception", "kernel", "--cgroup-parent",
+        "/sys/fs/cgroup/farm.slice", "--bpf-pin-dir=/sys/fs/bpf/farm", "--loopback6-prefix", "fd01:2:3:4::/64"),
+        Map.of());
+    assertThat(o.interception().interception()).isEqualTo("kernel");
+    assertThat(o.interception().cgroupParent()).isEqualTo(Path.of("/sys/fs/cgroup/farm.slice"));
+    assertThat(o.interception().pinDir()).isEqualTo(Path.of("/sys/fs/bpf/farm"));
+    assertThat(o.interception().loopback6Prefix()).isEqualTo("fd01:2:3:4::/64");
+    assertThat(StartCommandLine.parse(List.of("--interception=preload"), Map.of()).interception().interception())
+        .isEqualTo("preload");
+    assertThat(StartCommandLine.parse(List.of("--loopback6-prefix", "none"), Map.of()).interception().loopback6Prefix())
+        .isEqualTo("none");
+  }
+
+  @Test
+  void refusesBadInterceptionSettings() {
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--interception", "ebpf"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--interception").hasMessageContaining("auto, kernel or preload");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--loopback6-prefix", "2001:db8::/64"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("unique-local");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--cgroup-parent", " "), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--cgroup-parent");
+  }
+
+  @Test
   void tlsNeedsBothCertificateAndKey(@TempDir Path dir) throws Exception {
     Path cert = Files.writeString(dir.resolve("cert.pem"), "-----BEGIN CERTIFICATE-----\n");
     Path key = Files.writeString(dir.resolve("key.pem"), "-----BEGIN PRIVATE KEY-----\n");

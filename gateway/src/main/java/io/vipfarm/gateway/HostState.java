@@ -8,16 +8,17 @@ import io.vipfarm.api.model.HostView;
  * @param joinedAt when its agent started (epoch millis), 0 when unknown
  * @param lastHeartbeat when its agent last answered any gateway (epoch millis), 0 when never
  * @param reachable whether it answered this request
+ * @param interceptionReason why the host enforces with that path (null when unreachable)
  */
 record HostState(String hostId, String bootId, String interception, int sessions, long joinedAt,
-    long lastHeartbeat, boolean reachable) {
+    long lastHeartbeat, boolean reachable, String interceptionReason) {
 
   static HostState of(HostView view, long now) {
     return new HostState(view.hostId(), view.bootId(), view.interception(), view.sessions(), view.startedAt(), now,
-        true);
+        true, view.interceptionReason());
   }
 
   static HostState unreachable(String hostId, Long lastSeen) {
-    return new HostState(hostId, null, "unreachable", 0, 0, lastSeen == null ? 0 : lastSeen, false);
+    return new HostState(hostId, null, "unreachable", 0, 0, lastSeen == null ? 0 : lastSeen, false, null);
   }
 }

@@ -16,6 +16,7 @@ import io.vipfarm.api.model.OnExhausted;
 import io.vipfarm.api.model.SessionRequest;
 import io.vipfarm.api.model.SessionView;
 import io.vipfarm.api.model.VipfarmEvent;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -23,9 +24,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,6 +49,9 @@ final class HostAgent implements HostAgentService {
   private final PolicyService policies;
   private final AllocationService allocations;
   private final RulesDirectory rulesDirectory;
+  private final SessionEnforcement enforcement;
+  private final Supplier<SystemUsers> systemUsers;
+  private final Set<String> unknownUsers = new HashSet<>();
   private final SessionJournal journal;
   private final Consumer<VipfarmEvent> events;
   private final LongSupplier clock;
@@ -57,12 +63,14 @@ final class HostAgent implements HostAgentService {
   private boolean stopping;
 
   HostAgent(AgentConfig config, PolicyService policies, AllocationService allocations,
-      RulesDirectory rulesDirectory, SessionJournal journal, Consumer<VipfarmEvent> events, LongSupplier clock,
-      LongFunction<Future<?>> delay) {
+      RulesDirectory rulesDirectory, SessionEnforcement enforcement, Supplier<SystemUsers> systemUsers,
+      SessionJournal journal, Consumer<VipfarmEvent> events, LongSupplier clock, LongFunction<Future<?>> delay) {
     this.config = config;
     this.policies = policies;
     this.allocations = allocations;
     this.rulesDirectory = rulesDirectory;
+    this.enforcement = enforcement;
+    this.systemUsers = systemUsers;
     this.journal = journal;
     this.events = events;
     this.clock = clock;
@@ -120,7 +128,8 @@ final class HostAgent implements HostAgentService {
   @Override
   public Future<HostView> describe() {
     return Future.succeededFuture(
-        new HostView(config.hostId(), config.bootId(), config.interception(), sessions.size(), startedAt));
+        new HostView(config.hostId(), config.bootId(), config.interception(), config.interceptionReason(),
+            sessions.size(), startedAt));
   }
 
   // ---- start
@@ -202,10 +211,12 @@ final class HostAgent implements HostAgentService {
     // the journal first: a crash in between leaves a session that a restart re-adopts, never rules
     // whose leases nobody renews
     return journal.write(config, session)
-        .compose(v -> rulesDirectory.write(session.sessionId(), text))
-        .recover(err -> journal.remove(session.sessionId()).otherwiseEmpty()
+        .compose(v -> writeRules(session, text))
+        .recover(err -> rulesDirectory.remove(session.sessionId()).otherwiseEmpty()
+            .compose(v -> enforcement.ended(session.sessionId(), session.loopback()).otherwiseEmpty())
+            .compose(v -> journal.remove(session.sessionId()).otherwiseEmpty())
             .compose(v -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
-                "cannot write the rules of session '" + session.sessionId() + "': " + err.getMessage()))))
+                "cannot write or enforce the rules of session '" + session.sessionId() + "': " + err.getMessage()))))
         .map(path -> {
           sessions.put(session);
           Map<String, Object> data = new LinkedHashMap<>();
@@ -234,6 +245,10 @@ final class HostAgent implements HostAgentService {
     return rulesDirectory.remove(sessionId)
         .recover(err -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
             "cannot remove the rules of session '" + sessionId + "', so it keeps its leases: " + err.getMessage())))
+        .compose(v -> enforcement.ended(sessionId, session.loopback())
+            .onFailure(err -> LOG.warn("cannot remove the kernel state of session '{}' (its next start or the"
+                + " agent's next start clears it): {}", sessionId, err.getMessage()))
+            .otherwiseEmpty())
         .compose(v -> journal.remove(sessionId)
             .onFailure(err -> LOG.warn("cannot remove the session file of '{}': {}", sessionId, err.getMessage()))
             .otherwiseEmpty())
@@ -326,7 +341,7 @@ final class HostAgent implements HostAgentService {
     LiveSession reduced = running.get().withoutLease(key);
     sessions.put(reduced);
     return journal.write(config, reduced)
-        .compose(v -> rulesDirectory.write(sessionId, render(reduced)))
+        .compose(v -> writeRules(reduced, render(reduced)))
         .<Void>mapEmpty()
         .onFailure(err -> LOG.error("cannot rewrite the rules of session '{}' without its lost VIP: {}", sessionId,
             err.getMessage()));
@@ -380,7 +395,7 @@ final class HostAgent implements HostAgentService {
       return updated.compose(session -> {
         sessions.put(session);
         return journal.write(config, session)
-            .compose(v -> rulesDirectory.write(sessionId, render(session)))
+            .compose(v -> writeRules(session, render(session)))
             .onSuccess(path -> LOG.info("session '{}' follows the changed policy: loopback {}, VIPs {}", sessionId,
                 session.appliedLoopback() == null ? "off" : session.loopback().address(),
                 session.virtualIps().stream().map(v -> v.address()).toList()))
@@ -422,6 +437,17 @@ final class HostAgent implements HostAgentService {
    * requests; always succeeds, problems are logged.
    */
   Future<Void> reclaim() {
+    // attached first, so that re-adopted sessions' rules reach the maps; reconciled last, so that only
+    // what belongs to no re-adopted session is cleared
+    return enforcement.attach()
+        .compose(v -> reclaimJournal())
+        .compose(v -> enforcement.reconcile(new TreeSet<>(sessions.all().stream().map(LiveSession::sessionId).toList()))
+            .onFailure(err -> LOG.warn("cannot reconcile the kernel path's maps with the live sessions (stale entries"
+                + " stay until the next start): {}", err.getMessage()))
+            .otherwiseEmpty());
+  }
+
+  private Future<Void> reclaimJournal() {
     return journal.load()
         .compose(entries -> {
           Future<Void> chain = Future.succeededFuture();
@@ -442,7 +468,8 @@ final class HostAgent implements HostAgentService {
     if (!config.hostId().equals(entry.hostId()) || !config.bootId().equals(entry.bootId())) {
       LOG.info("session '{}' was left by boot {} of '{}', not by this boot: deleting its files, not inheriting"
           + " its leases", entry.sessionId(), entry.bootId(), entry.hostId());
-      return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()));
+      return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()))
+          .compose(v -> enforcement.ended(entry.sessionId(), LoopbackAddress.of(entry.sessionId())));
     }
     LoopbackAddress loopback = LoopbackAddress.of(entry.sessionId());
     List<Future<HeldLease>> reclaimed = entry.leases().stream().map(held -> reclaimLease(entry, held)).toList();
@@ -453,14 +480,14 @@ final class HostAgent implements HostAgentService {
       LiveSession session = new LiveSession(entry.sessionId(), entry.user(), entry.groups(), loopback,
           entry.policy(), kept, status, entry.startedAt(), rulesDirectory.fileOf(entry.sessionId()).toString());
       boolean unchanged = addresses(kept).equals(addresses(entry.leases()));
+      // the rules are written again in any case: the policy's users may map to other uids now, and the
+      // kernel path's maps must hold what the file says
       return journal.write(config, session)
-          .compose(v -> unchanged
-              ? Future.succeededFuture()
-              : rulesDirectory.write(session.sessionId(), render(session)).mapEmpty())
+          .compose(v -> writeRules(session, render(session)))
           .map(v -> {
             sessions.put(session);
             LOG.info("session '{}' of {} re-adopted after a restart: loopback {}, VIPs {}{}", session.sessionId(),
-                session.user(), loopback.address(), addresses(kept), unchanged ? "" : " (rules rewritten)");
+                session.user(), loopback.address(), addresses(kept), unchanged ? "" : " (some VIPs lost)");
             return null;
           });
     });
@@ -496,8 +523,26 @@ final class HostAgent implements HostAgentService {
   // ---- helpers
 
   private String render(LiveSession session) {
-    return SessionRules.render(session.sessionId(), session.appliedLoopback(), session.policy(),
+    EffectivePolicy policy = session.policy();
+    List<Long> allowUids = systemUsers.get().uidsOf(policy.isolationAllowUsers(), user -> {
+      if (unknownUsers.add(user)) {
+        LOG.warn("loopbackIsolation.allowUsers names '{}', which is not a user of this host: skipped", user);
+      }
+    });
+    SessionRules.Isolation isolation =
+        new SessionRules.Isolation(enforcement.loopback6Of(session.appliedLoopback()), allowUids);
+    return SessionRules.render(session.sessionId(), session.appliedLoopback(), isolation, policy,
         session.virtualIps(), config.hostAddresses());
+  }
+
+  /**
+   * Writes the session's rules file, with its IPv6 loopback and cgroup made first and the kernel path's
+   * maps set from the file after it: what the file says is what both paths enforce.
+   */
+  private Future<Path> writeRules(LiveSession session, String text) {
+    return enforcement.prepare(session)
+        .compose(v -> rulesDirectory.write(session.sessionId(), text))
+        .compose(path -> enforcement.applied(session.sessionId(), path).map(path));
   }
 
   private SessionView view(LiveSession session) {

@@ -32,11 +32,15 @@ import org.slf4j.LoggerFactory;
 public final class HostAgentVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HostAgentVerticle.class);
 
+  private static final java.nio.file.Path PASSWD = java.nio.file.Path.of("/etc/passwd");
+
   private final AgentConfig config;
   private final AgentTimings timings;
   private ServiceDiscovery discovery;
   private EventSink eventSink;
   private HostAgent agent;
+  private SessionEnforcement enforcement;
+  private volatile SystemUsers systemUsers = SystemUsers.none();
   private PublishedService published;
   private long renewalTimer = -1;
   private boolean abandoned;
@@ -60,10 +64,14 @@ public final class HostAgentVerticle extends VerticleBase {
     AllocationService allocations = AllocationService.client(
         new EventBusClient(vertx, () -> locator.address(Addresses.ALLOCATION_SERVICE), timeoutMs));
     eventSink = new EventSink(vertx.eventBus());
-    agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()),
-        new SessionJournal(vertx, config.runDir()), eventSink::emit, System::currentTimeMillis,
+    KernelEnforcement kernel = config.kernel() == null ? null : new KernelEnforcement(
+        new BpfLoader(config.kernel().loader()), config.kernel().pinDir(), config.kernel().cgroups(), config.runDir());
+    enforcement = new SessionEnforcement(vertx, kernel, config.loopback6(), new Loopback6Addresses());
+    agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()), enforcement,
+        () -> systemUsers, new SessionJournal(vertx, config.runDir()), eventSink::emit, System::currentTimeMillis,
         millis -> vertx.timer(millis, TimeUnit.MILLISECONDS));
-    PolicyChanges.listen(vertx.eventBus(), agent::policiesChanged); // new rules reach running programs
+    // new rules reach running programs; users are read again first, the policy may name new ones
+    PolicyChanges.listen(vertx.eventBus(), () -> readSystemUsers().onComplete(ar -> agent.policiesChanged()));
 
     ServiceEndpoint endpoint = new ServiceEndpoint()
         .on(Actions.START, SessionRequest.class, agent::startSession)
@@ -73,7 +81,8 @@ public final class HostAgentVerticle extends VerticleBase {
         .on(Actions.DESCRIBE, body -> agent.describe());
     String address = Addresses.agent(config.hostId());
     // sessions a previous run left behind (same boot) are re-adopted before any request is served
-    return agent.reclaim()
+    return readSystemUsers()
+        .compose(v -> agent.reclaim())
         .compose(reclaimed -> PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
             Addresses.HOST_AGENT_SERVICE, address, HostAgentService.class,
             new JsonObject().put(Addresses.META_HOST_ID, config.hostId()))))
@@ -81,8 +90,8 @@ public final class HostAgentVerticle extends VerticleBase {
           published = service;
           renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
           eventSink.emit(hostEvent(VipfarmEvent.HOST_JOINED));
-          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {})", config.hostId(),
-              address, config.bootId(), config.runDir(), config.interception());
+          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {}: {})", config.hostId(),
+              address, config.bootId(), config.runDir(), config.interception(), config.interceptionReason());
         })
         .onFailure(err -> discovery.close());
   }
@@ -98,6 +107,10 @@ public final class HostAgentVerticle extends VerticleBase {
             .timeout(timings.stopTimeout().toMillis(), TimeUnit.MILLISECONDS)
             .onFailure(err -> LOG.warn("stopping the agent of '{}': sessions not ended within {}; their leases"
                 + " will expire", config.hostId(), timings.stopTimeout()))
+            .otherwiseEmpty())
+        // a clean stop ended every session: nothing is left to enforce, so the programs go too
+        .compose(v -> (abandoned ? Future.<Void>succeededFuture() : enforcement.stop())
+            .onFailure(err -> LOG.warn("cannot detach the kernel path cleanly: {}", err.getMessage()))
             .otherwiseEmpty())
         .onComplete(ar -> {
           eventSink.emit(hostEvent(VipfarmEvent.HOST_LEFT));
@@ -115,10 +128,22 @@ public final class HostAgentVerticle extends VerticleBase {
     abandoned = true;
   }
 
+  /** Reads /etc/passwd on a worker; on failure the previous users are kept (and the problem logged). */
+  private Future<Void> readSystemUsers() {
+    return vertx.<SystemUsers>executeBlocking(() -> SystemUsers.parse(
+            java.nio.file.Files.readString(PASSWD, java.nio.charset.StandardCharsets.UTF_8)), false)
+        .onSuccess(users -> systemUsers = users)
+        .onFailure(err -> LOG.warn("cannot read {}: loopbackIsolation.allowUsers names are not resolved: {}", PASSWD,
+            err.toString()))
+        .<Void>mapEmpty()
+        .otherwiseEmpty();
+  }
+
   private VipfarmEvent hostEvent(String type) {
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("bootId", config.bootId());
     data.put("interception", config.interception());
+    data.put("interceptionReason", config.interceptionReason());
     return VipfarmEvent.submit(type, config.hostId(), null, data);
   }
 

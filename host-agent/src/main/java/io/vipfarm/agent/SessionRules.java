@@ -20,6 +20,11 @@ import java.util.List;
  *       they are not empty.
  * </ul>
  *
+ * <p>With {@link Isolation} (what the agent always passes; the shorter form is the version-1 subset), the
+ * loopback block also carries {@code loopback6} (the session's IPv6 loopback, when the host has one for
+ * it: without it {@code ::1} passes through), {@code isolation on|off} and, when on,
+ * {@code isolation-allow-uids}. The shim ignores these; the kernel path reads them.
+ *
  * <p>Values are space-separated words in that format, so a glob or address holding white space or
  * {@code #} (which would start a comment) cannot be written: it is refused as INVALID_FIELD naming
  * the policy setting, rather than written into a different rule.
@@ -36,12 +41,39 @@ public final class SessionRules {
    */
   public static String render(String sessionId, LoopbackAddress loopback, EffectivePolicy policy,
       List<VirtualIpView> vips, List<String> hostAddresses) {
+    return render(sessionId, loopback, null, policy, vips, hostAddresses);
+  }
+
+  /**
+   * What the loopback block says beyond IPv4 (read by the kernel path).
+   *
+   * @param loopback6 the session's IPv6 loopback, or null when this host has none for it
+   * @param allowUids uids let through isolation (resolved from the policy's user names)
+   */
+  public record Isolation(String loopback6, List<Long> allowUids) {
+    public Isolation {
+      allowUids = List.copyOf(allowUids);
+    }
+  }
+
+  /** The rules file text with the kernel path's loopback directives ({@code isolation} null: none). */
+  public static String render(String sessionId, LoopbackAddress loopback, Isolation isolation,
+      EffectivePolicy policy, List<VirtualIpView> vips, List<String> hostAddresses) {
     StringBuilder text = new StringBuilder();
     line(text, "vipfarm-rules", List.of("1"));
     line(text, "session", List.of(word("sessionId", sessionId)));
     if (loopback != null && !policy.loopbackPrograms().isEmpty()) {
       line(text, "loopback4", List.of(loopback.address()));
+      if (isolation != null && isolation.loopback6() != null) {
+        line(text, "loopback6", List.of(isolation.loopback6()));
+      }
       line(text, "loopback-programs", words("virtualLoopback.programs", policy.loopbackPrograms()));
+      if (isolation != null) {
+        line(text, "isolation", List.of(policy.isolationEnabled() ? "on" : "off"));
+        if (policy.isolationEnabled() && !isolation.allowUids().isEmpty()) {
+          line(text, "isolation-allow-uids", isolation.allowUids().stream().map(String::valueOf).toList());
+        }
+      }
     }
     if (!policy.excludedPorts().isEmpty()) {
       line(text, "excluded-ports", policy.excludedPorts().stream().map(SessionRules::port).toList());

@@ -141,6 +141,7 @@ class HostAgentVerticleTest {
         session 7
         loopback4 127.0.0.8
         loopback-programs *
+        isolation on
         vip4 %s
         vip-programs *
         host-addresses 127.1.2.3

@@ -132,6 +132,7 @@ class PolicyChangeTest {
         session 7
         loopback4 127.0.0.8
         loopback-programs python3* node
+        isolation on
         excluded-ports 5432
         vip4 %s
         vip-programs *
@@ -176,6 +177,7 @@ class PolicyChangeTest {
         session 7
         loopback4 127.0.0.8
         loopback-programs *
+        isolation on
         program-vip java %s
         program-vip node* %s
         host-addresses 127.1.2.3
@@ -195,6 +197,7 @@ class PolicyChangeTest {
         session 7
         loopback4 127.0.0.8
         loopback-programs *
+        isolation on
         host-addresses 127.1.2.3
         """, Duration.ofSeconds(1));
     awaitReleases(3);

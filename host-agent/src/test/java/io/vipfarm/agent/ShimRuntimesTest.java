@@ -23,8 +23,9 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.DisplayName;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Real processes under the preload shim (target/native/libvipfarm.so, built by Maven's compile phase),
@@ -46,6 +47,8 @@ class ShimRuntimesTest {
 
   @TempDir Path runDir;
   private final List<Process> children = new ArrayList<>();
+  /** The kernel path, when a test runs on it: programs are then started in the session's cgroup, unshimmed. */
+  private KernelEnforcement kernel;
 
   @BeforeEach
   void requireShim() throws IOException {
@@ -55,15 +58,42 @@ class ShimRuntimesTest {
   }
 
   @AfterEach
-  void stopChildren() throws InterruptedException {
+  void stopChildren() throws Exception {
     for (Process p : children) {
       p.destroy();
     }
     for (Process p : children) {
       if (!p.waitFor(5, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
+        p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
       }
     }
+    if (kernel != null) {
+      for (String session : List.of("40", "41", "50", "51")) {
+        kernel.end(session);
+      }
+      kernel.detach();
+    }
+  }
+
+  /**
+   * Runs the test on {@code mode}: on "kernel", BPF programs attached to a cgroup of this test, each session a
+   * cgroup below it, and programs started there without LD_PRELOAD, so that only the kernel rewrites (root
+   * and the loader needed; skipped otherwise).
+   */
+  private void use(String mode) throws IOException {
+    if (!mode.equals(Interception.KERNEL)) {
+      return;
+    }
+    assumeTrue(AgentConfig.isRoot(), "the kernel path needs root: skipped");
+    java.util.Optional<Path> mount = AgentConfig.cgroup2Mount();
+    assumeTrue(mount.isPresent(), "no cgroup2 mount: skipped");
+    BpfLoader loader = new BpfLoader(AgentConfig.defaultLoader());
+    String problem = loader.probe();
+    assumeTrue(problem == null, "the kernel path does not work here (" + problem + "): skipped");
+    String unique = java.util.UUID.randomUUID().toString().substring(0, 8);
+    kernel = new KernelEnforcement(loader, Path.of("/sys/fs/bpf/vipfarm-rt-" + unique),
+        new CgroupTree(mount.get().resolve("vipfarm-rt-" + unique)), runDir);
+    kernel.attach();
   }
 
   // ---- the JVM
@@ -77,10 +107,12 @@ class ShimRuntimesTest {
     return new VirtualIpView(address, "default", program, 0);
   }
 
-  @Test
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"preload", "kernel"})
   @DisplayName("JVM in two sessions at once: ServerSocket on :: and on 127.0.0.1, Vert.x on epoll, getLocalHost,"
       + " same ports; an unbound JVM client leaves from its VIP")
-  void jvmTwoSessions() throws Exception {
+  void jvmTwoSessions(String mode) throws Exception {
+    use(mode);
     writeRules("40", SessionRules.render("40", LoopbackAddress.of("40"), perSession(List.of()),
         List.of(vip("127.100.2.40", null)), List.of()));
     writeRules("41", SessionRules.render("41", LoopbackAddress.of("41"), perSession(List.of()),
@@ -98,8 +130,10 @@ class ShimRuntimesTest {
       assertThat(line).as("the program sees what it bound").contains(" wildcard 0.0.0.0 ", " loopback 127.0.0.1 ");
       assertThat(line).as("Vert.x really runs on epoll").endsWith(" epoll true native true");
     }
-    assertThat(String.join(" ", first)).as("getLocalHost() is the session's VIP").contains(" localhost 127.100.2.40 ");
-    assertThat(second).contains(" localhost 127.100.2.41 ");
+    if (kernel == null) { // name resolution is the shim's: no socket hook sees it
+      assertThat(String.join(" ", first)).as("getLocalHost() is the session's VIP").contains(" localhost 127.100.2.40 ");
+      assertThat(second).contains(" localhost 127.100.2.41 ");
+    }
 
     // from outside the sessions: each server really listens on its own VIP
     for (String port : List.of(w, l, v)) {
@@ -130,10 +164,12 @@ class ShimRuntimesTest {
 
   // ---- policy semantics, end to end through SessionRules
 
-  @Test
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"preload", "kernel"})
   @DisplayName("Policy semantics through SessionRules: program globs, per-program sharing, dedicated addresses,"
       + " prefer-loopback, excluded ports")
-  void policySemantics() throws Exception {
+  void policySemantics(String mode) throws Exception {
+    use(mode);
     Path toolA = program("toolA");
     Path toolB = program("toolB");
     Path toolC = program("toolC");
@@ -178,7 +214,20 @@ class ShimRuntimesTest {
   }
 
   private String bind(String session, Path program, String address, String port) throws Exception {
-    return runLine(session, List.of(program.toString(), "bind", "tcp", "4", address, port));
+    if (kernel == null) {
+      return runLine(session, List.of(program.toString(), "bind", "tcp", "4", address, port));
+    }
+    // the kernel path hides the rewrite from every syscall of the program (getsockname too), so what it
+    // really bound is read from /proc/net/tcp while it listens: "ready SEEN shown SEEN" -> "bound REAL ..."
+    String line = startLine(session, List.of(program.toString(), "serve", "tcp", "4", address, port, "t"));
+    String[] fields = line.split(" ");
+    assertThat(fields[0]).as(line).isEqualTo("ready");
+    String listenPort = fields[1].substring(fields[1].lastIndexOf(':') + 1);
+    String real = KernelPathAgentTest.listening(Integer.parseInt(listenPort));
+    Process p = children.get(children.size() - 1);
+    p.destroy();
+    p.waitFor(5, TimeUnit.SECONDS);
+    return "bound " + real + ":" + listenPort + " shown " + fields[3];
   }
 
   // ---- processes
@@ -186,15 +235,28 @@ class ShimRuntimesTest {
   private void writeRules(String session, String text) throws IOException {
     Path tmp = runDir.resolve("sessions").resolve("." + session + ".tmp");
     Files.writeString(tmp, text);
-    Files.move(tmp, runDir.resolve("sessions").resolve(session + ".rules"), StandardCopyOption.ATOMIC_MOVE);
+    Path rules = runDir.resolve("sessions").resolve(session + ".rules");
+    Files.move(tmp, rules, StandardCopyOption.ATOMIC_MOVE);
+    if (kernel != null) {
+      kernel.prepare(session);
+      kernel.apply(session, rules);
+    }
   }
 
   private Process start(String session, List<String> cmd) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(cmd)
+    List<String> argv = cmd;
+    if (kernel != null) { // into the session's cgroup, then exec: the very process is the program
+      argv = new ArrayList<>(List.of("sh", "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"",
+          kernel.cgroups().sessionDir(session).toString()));
+      argv.addAll(cmd);
+    }
+    ProcessBuilder pb = new ProcessBuilder(argv)
         .redirectError(runDir.resolve("stderr-" + session + "-" + children.size()).toFile());
-    pb.environment().put("LD_PRELOAD", LIB.toString());
-    pb.environment().put("VIPFARM_SESSION", session);
-    pb.environment().put("VIPFARM_RUN_DIR", runDir.toString());
+    if (kernel == null) {
+      pb.environment().put("LD_PRELOAD", LIB.toString());
+      pb.environment().put("VIPFARM_SESSION", session);
+      pb.environment().put("VIPFARM_RUN_DIR", runDir.toString());
+    }
     Process p = pb.start();
     children.add(p);
     return p;

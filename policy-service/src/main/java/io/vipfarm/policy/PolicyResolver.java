@@ -2,6 +2,7 @@ package io.vipfarm.policy;
 
 import io.vipfarm.api.model.EffectivePolicy;
 import io.vipfarm.api.model.PolicyDocument;
+import io.vipfarm.api.model.PolicyDocument.LoopbackIsolation;
 import io.vipfarm.api.model.PolicyDocument.Match;
 import io.vipfarm.api.model.PolicyDocument.PreferLoopback;
 import io.vipfarm.api.model.PolicyDocument.VirtualIp;
@@ -98,7 +99,9 @@ public final class PolicyResolver {
         first.of(vip(VirtualIp::onExhausted), none.onExhausted()),
         first.of(vip(VirtualIp::dedicatedPerProgram), none.dedicatedPerProgram()),
         List.copyOf(first.of(preferLoopback(PreferLoopback::processes), none.preferLoopbackProcesses())),
-        ordered.stream().map(PolicyDocument::name).toList());
+        ordered.stream().map(PolicyDocument::name).toList(),
+        first.of(isolation(LoopbackIsolation::enabled), none.isolationEnabled()),
+        List.copyOf(first.of(isolation(LoopbackIsolation::allowUsers), none.isolationAllowUsers())));
   }
 
   private static int priorityOf(PolicyDocument doc) {
@@ -115,6 +118,10 @@ public final class PolicyResolver {
 
   private static <T> Function<PolicyDocument, T> preferLoopback(Function<PreferLoopback, T> setting) {
     return doc -> doc.preferLoopback() == null ? null : setting.apply(doc.preferLoopback());
+  }
+
+  private static <T> Function<PolicyDocument, T> isolation(Function<LoopbackIsolation, T> setting) {
+    return doc -> doc.loopbackIsolation() == null ? null : setting.apply(doc.loopbackIsolation());
   }
 
   /** The matching documents in precedence order, asked for one setting at a time. */

@@ -2,6 +2,7 @@ package io.vipfarm.policy;
 
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.model.PolicyDocument;
+import io.vipfarm.api.model.PolicyDocument.LoopbackIsolation;
 import io.vipfarm.api.model.PolicyDocument.Match;
 import io.vipfarm.api.model.PolicyDocument.PreferLoopback;
 import io.vipfarm.api.model.PolicyDocument.VirtualIp;
@@ -28,6 +29,8 @@ public final class PolicyValidator {
 
   /** Policy and pool names: they appear in URLs and in events. */
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+  /** A user name as useradd accepts it, or a uid. */
+  private static final Pattern USER = Pattern.compile("[A-Za-z0-9_.][A-Za-z0-9_.-]{0,30}\\$?|[0-9]{1,10}");
   private static final String NAME_RULE =
       "must be 1 to 63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit";
 
@@ -42,6 +45,7 @@ public final class PolicyValidator {
     checkVirtualLoopback(doc.virtualLoopback());
     checkVirtualIp(doc.virtualIp());
     checkPreferLoopback(doc.preferLoopback());
+    checkLoopbackIsolation(doc.loopbackIsolation());
   }
 
   /**
@@ -104,6 +108,27 @@ public final class PolicyValidator {
       return;
     }
     checkGlobs("preferLoopback.processes", prefer.processes());
+  }
+
+  /**
+   * User names follow the portable POSIX/useradd rule (a trailing '$' for machine accounts); a number is
+   * taken as a uid. Whether the user exists is the host's business: farm hosts differ, so the agent
+   * skips (and logs) a name its host does not know rather than the policy being refused here.
+   */
+  private static void checkLoopbackIsolation(LoopbackIsolation isolation) {
+    if (isolation == null || isolation.allowUsers() == null) {
+      return;
+    }
+    String field = "loopbackIsolation.allowUsers";
+    checkSize(field, isolation.allowUsers());
+    for (int i = 0; i < isolation.allowUsers().size(); i++) {
+      String user = isolation.allowUsers().get(i);
+      if (user == null || !USER.matcher(user).matches()) {
+        throw VipfarmException.invalidField(field + "[" + i + "]",
+            "must be a user name (letters, digits, '.', '_', '-', up to 32 characters, not starting with '-')"
+                + " or a numeric uid, was '" + (user == null ? "null" : printable(user)) + "'");
+      }
+    }
   }
 
   private static void requireName(String field, String value) {

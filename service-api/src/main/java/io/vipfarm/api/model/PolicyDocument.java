@@ -1,5 +1,6 @@
 package io.vipfarm.api.model;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 
@@ -14,7 +15,17 @@ public record PolicyDocument(
     Match match,
     VirtualLoopback virtualLoopback,
     VirtualIp virtualIp,
-    PreferLoopback preferLoopback) {
+    PreferLoopback preferLoopback,
+    LoopbackIsolation loopbackIsolation) {
+
+  @JsonCreator
+  public PolicyDocument {}
+
+  /** A document without a loopback isolation setting. */
+  public PolicyDocument(String name, Integer priority, Match match, VirtualLoopback virtualLoopback,
+      VirtualIp virtualIp, PreferLoopback preferLoopback) {
+    this(name, priority, match, virtualLoopback, virtualIp, preferLoopback, null);
+  }
 
   /**
    * Whom the policy applies to. Hosts and users are glob lists; a missing or empty list matches all.
@@ -46,7 +57,17 @@ public record PolicyDocument(
   @JsonInclude(JsonInclude.Include.NON_NULL)
   public record PreferLoopback(List<String> processes) {}
 
+  /**
+   * Loopback isolation (kernel path only): a process outside session S that connects or sends to S's
+   * loopback addresses is refused.
+   *
+   * @param enabled on unless a policy turns it off
+   * @param allowUsers system users (names, or numeric uids) let through anyway, e.g. a monitoring agent
+   */
+  @JsonInclude(JsonInclude.Include.NON_NULL)
+  public record LoopbackIsolation(Boolean enabled, List<String> allowUsers) {}
+
   public PolicyDocument withName(String newName) {
-    return new PolicyDocument(newName, priority, match, virtualLoopback, virtualIp, preferLoopback);
+    return new PolicyDocument(newName, priority, match, virtualLoopback, virtualIp, preferLoopback, loopbackIsolation);
   }
 }

@@ -15,6 +15,8 @@ import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vipfarm.agent.AgentConfig;
 import io.vipfarm.agent.HostAgentVerticle;
 import io.vipfarm.allocation.AllocationVerticle;
+import io.vipfarm.deploy.store.DurableState;
+import io.vipfarm.deploy.store.StateVerticle;
 import io.vipfarm.gateway.EventLogVerticle;
 import io.vipfarm.gateway.GatewayConfig;
 import io.vipfarm.gateway.GatewayVerticle;
@@ -51,6 +53,9 @@ public final class VipfarmNode {
   public static Future<VipfarmNode> start(NodeOptions options, String adminToken) {
     int clusterPort = ClusterConfig.resolvePort(options);
     Config config = ClusterConfig.build(options, clusterPort);
+    if (options.role().runsControlPlane()) {
+      DurableState.attach(config, options.dataDir());
+    }
     HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(config);
     // One Prometheus registry for Vert.x's own metrics (HTTP server, event bus) and the gateway's.
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -75,7 +80,8 @@ public final class VipfarmNode {
       chain = chain
           .compose(v -> vertx.deployVerticle(new PolicyVerticle(hazelcast)))
           .compose(v -> vertx.deployVerticle(new AllocationVerticle(hazelcast)))
-          .compose(v -> vertx.deployVerticle(new EventLogVerticle(hazelcast)));
+          .compose(v -> vertx.deployVerticle(new EventLogVerticle(hazelcast)))
+          .compose(v -> vertx.deployVerticle(new StateVerticle(hazelcast)));
     }
     if (options.role().runsAgent()) {
       chain = chain

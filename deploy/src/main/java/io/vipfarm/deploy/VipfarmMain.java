@@ -16,6 +16,7 @@ public final class VipfarmMain {
       "  vipfarm start [options]                                 run vipfarm (all roles by default)",
       "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host",
       "  " + ConsistencyCheckCommand.USAGE,
+      "  " + StateCommand.USAGE,
       "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)",
       "  vipfarm bench gateway [--leases N] [--subscribers K]     gateway benchmark (vipfarm bench --help)");
 
@@ -30,6 +31,7 @@ public final class VipfarmMain {
         case "start" -> start(rest);
         case "check" -> System.exit(ConsistencyCheckCommand.run(rest, System.getenv(), System.out, System.err));
         case "bench" -> bench(rest);
+        case "state" -> System.exit(StateCommand.run(rest, System.getenv(), System.out));
         case "help", "--help", "-h" -> System.out.println(USAGE + "\n\n" + StartCommandLine.USAGE);
         default -> throw new UsageException("unknown command '" + command + "' (try: vipfarm help)");
       }

@@ -93,15 +93,24 @@ class DurableRestartIT {
   }
 
   @Test
-  @DisplayName("a single vipfarm start (role all) restarted with the same data dir keeps pools and policies")
-  void singleNodeRestart() {
+  @DisplayName("a single vipfarm start (role all) restarted with the same data dir keeps pools and policies; an online backup restores")
+  void singleNodeRestart() throws Exception {
     Member solo = member("solo");
     ManagedProcess first = start(solo, null, "all");
     GatewayClient gateway = gateway(solo);
     Poll.until("the gateway", Duration.ofSeconds(90), gateway::healthy);
     assertThat(gateway.put("/api/v1/pools/default", pool("127.122.0.0/24")).status()).isEqualTo(200);
     assertThat(gateway.put("/api/v1/policies/all", policy("default", 3)).status()).isEqualTo(200);
+    // an online backup while it runs, put in place of the state after the stop
+    Path backup = tmp.resolve("state-backup.db");
+    ManagedProcess backupCommand = ManagedProcess.start("backup", List.of(VIPFARM.toString(), "state", "backup",
+        "--data-dir", solo.dataDir().toString(), "--to", backup.toString()), Map.of(), tmp.resolve("logs"));
+    assertThat(backupCommand.waitFor(60)).as(backupCommand.output()).isZero();
     assertThat(first.stop(60)).as("exit code").isIn(0, 143);
+    for (String file : List.of("state.db", "state.db-wal", "state.db-shm")) {
+      java.nio.file.Files.deleteIfExists(solo.dataDir().resolve(file));
+    }
+    java.nio.file.Files.move(backup, solo.dataDir().resolve("state.db"));
 
     start(solo, null, "all");
     Poll.until("the restarted gateway", Duration.ofSeconds(90), gateway::healthy);

@@ -121,6 +121,19 @@ public final class StateDatabase implements AutoCloseable {
     return newer.size();
   }
 
+  /**
+   * Writes a consistent snapshot of the database to {@code target} (SQLite {@code VACUUM INTO}), which
+   * must not exist yet. Safe while the member runs: other connections keep writing meanwhile.
+   */
+  public synchronized void backupTo(Path target) {
+    try (PreparedStatement vacuum = connection.prepareStatement("VACUUM INTO ?")) {
+      vacuum.setString(1, target.toAbsolutePath().toString());
+      vacuum.execute();
+    } catch (SQLException e) {
+      throw new IllegalStateException("backup to " + target + " failed: " + e.getMessage(), e);
+    }
+  }
+
   @Override
   public synchronized void close() {
     try {

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 class DurableRestartIT {
   private static final Path VIPFARM = Path.of(System.getProperty("vipfarm.bin", "bin/vipfarm")).toAbsolutePath();
 
-  @TempDir Path tmp;
+  @TempDir(cleanup = org.junit.jupiter.api.io.CleanupMode.ON_SUCCESS) Path tmp;
   private final String adminToken = "durable-" + UUID.randomUUID();
   private final String cluster = "durable-" + UUID.randomUUID();
   private final List<ManagedProcess> processes = new ArrayList<>();
@@ -63,12 +63,12 @@ class DurableRestartIT {
   }
 
   @Test
-  @DisplayName("kill -9 of both members right after the last 2xx loses no write")
+  @DisplayName("kill -9 of both members (--expected-members 2) right after the last 2xx loses no write")
   void killOfBothMembers() {
     Member a = member("a");
     Member b = member("b");
-    ManagedProcess procA = start(a, b, "control");
-    ManagedProcess procB = start(b, a, "control");
+    ManagedProcess procA = start(a, b, "control", "--expected-members", "2");
+    ManagedProcess procB = start(b, a, "control", "--expected-members", "2");
     awaitOneCluster(a, b);
     Expected expected = configure(gateway(a), gateway(b));
     // the last writes, each answered 2xx, then both members die at once, no time for anything else
@@ -84,9 +84,9 @@ class DurableRestartIT {
     expected.deletedPools.add("kept");
     expected.tokenSecrets.add(lateToken.json().getString("token"));
 
-    // the other order this time: a first, then b
-    start(a, b, "control");
-    start(b, a, "control");
+    // the other order this time: a first, alone without the quorum the pools need (they wait), then b
+    start(a, b, "control", "--expected-members", "2");
+    start(b, a, "control", "--expected-members", "2");
     awaitOneCluster(a, b);
     expected.assertPresent(a.httpPort(), adminToken);
     expected.assertPresent(b.httpPort(), adminToken);
@@ -228,7 +228,7 @@ class DurableRestartIT {
     return new GatewayClient(m.httpPort(), adminToken);
   }
 
-  private ManagedProcess start(Member m, Member other, String role) {
+  private ManagedProcess start(Member m, Member other, String role, String... extra) {
     List<String> argv = new ArrayList<>(List.of(VIPFARM.toString(), "start",
         "--role", role,
         "--http-port", String.valueOf(m.httpPort()),
@@ -237,6 +237,7 @@ class DurableRestartIT {
         "--run-dir", tmp.resolve(m.name() + "/run").toString(),
         "--cluster-name", cluster,
         "--cluster-port", String.valueOf(m.clusterPort())));
+    argv.addAll(List.of(extra));
     if (other != null) {
       argv.addAll(List.of("--cluster-members", "127.0.0.1:" + other.clusterPort()));
     }

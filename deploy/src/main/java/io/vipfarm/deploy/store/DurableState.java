@@ -3,11 +3,9 @@ package io.vipfarm.deploy.store;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.ListenerConfig;
 import com.hazelcast.config.MapStoreConfig;
-import com.hazelcast.config.TopicConfig;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.LifecycleEvent.LifecycleState;
 import com.hazelcast.core.LifecycleListener;
-import com.hazelcast.topic.MessageListener;
 import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>Writes: each durable map gets a write-through {@link RowStore}, so an acknowledged change is on
  *       the disk of the member owning the entry; the row is then published on {@link #ROWS_TOPIC} and
- *       every control member adds it to its own copy (newest wins).
+ *       every control member adds it to its own copy (newest wins). {@link StateVerticle} also merges
+ *       all copies now and then, which repairs a copy that missed a message.
  *   <li>Restart: {@link StateVerticle} merges the copies of every running member (newest wins per
  *       entry, tombstones included), hands the result to every member's copy, and applies to the
  *       cluster what differs, through the services' own validation.
@@ -51,8 +50,6 @@ public final class DurableState {
           .setWriteDelaySeconds(0)
           .setInitialLoadMode(MapStoreConfig.InitialLoadMode.LAZY));
     }
-    MessageListener<StateRow> copy = message -> database.offer(message.getMessageObject());
-    config.addTopicConfig(new TopicConfig(ROWS_TOPIC).addMessageListenerConfig(new ListenerConfig(copy)));
     config.getUserContext().put(CONTEXT_KEY, database);
     LifecycleListener closer = event -> {
       if (event.getState() == LifecycleState.SHUTDOWN) {

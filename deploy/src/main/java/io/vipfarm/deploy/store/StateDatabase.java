@@ -2,6 +2,8 @@ package io.vipfarm.deploy.store;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -27,6 +29,8 @@ public final class StateDatabase implements AutoCloseable {
   /** The file under the data dir. */
   public static final String FILE_NAME = "state.db";
 
+  private static final java.util.Set<PosixFilePermission> OWNER_ONLY = PosixFilePermissions.fromString("rw-------");
+
   private final Connection connection;
   private final Map<StateRow.Id, StateRow> rows = new ConcurrentHashMap<>();
 
@@ -47,14 +51,23 @@ public final class StateDatabase implements AutoCloseable {
     }
   }
 
-  /** Opens (creating if needed) {@code <dataDir>/state.db}. */
+  /**
+   * Opens (creating if needed) {@code <dataDir>/state.db}, mode 0600: it holds webhook signing secrets.
+   * SQLite gives its -wal and -shm files the database file's mode.
+   */
   public static StateDatabase openIn(Path dataDir) {
+    Path file = dataDir.resolve(FILE_NAME);
     try {
       Files.createDirectories(dataDir);
+      if (!Files.exists(file)) {
+        Files.createFile(file, PosixFilePermissions.asFileAttribute(OWNER_ONLY));
+      } else {
+        Files.setPosixFilePermissions(file, OWNER_ONLY);
+      }
     } catch (java.io.IOException e) {
-      throw new IllegalStateException("cannot create the data dir " + dataDir, e);
+      throw new IllegalStateException("cannot create " + file + ": " + e.getMessage(), e);
     }
-    return open("jdbc:sqlite:" + dataDir.resolve(FILE_NAME));
+    return open("jdbc:sqlite:" + file);
   }
 
   /** Opens the database at a JDBC URL (an SQLite one: the pragmas are SQLite's). */

@@ -73,8 +73,23 @@ final class StateRestore {
     });
   }
 
+  /** Merges every member's copy and hands the result to every member, without touching the cluster's maps. */
+  Future<Void> syncCopies() {
+    return vertx.executeBlocking(() -> {
+      mergeCopies();
+      return null;
+    }, false);
+  }
+
   /** Gathers, merges, hands out; returns the rows to apply. Blocking. */
   private List<StateRow> mergedChanges() throws Exception {
+    List<StateRow> changes = RestorePlan.of(mergeCopies(), this::clusterText);
+    changes.removeIf(row -> row.equals(refused.get(row.id())));
+    return changes;
+  }
+
+  /** Every running member's copy, merged (newest wins) and offered back to each. Blocking. */
+  private Collection<StateRow> mergeCopies() throws Exception {
     IExecutorService executor = hazelcast.getExecutorService(DurableState.EXECUTOR);
     List<StateRow> all = new ArrayList<>();
     for (Map.Entry<Member, java.util.concurrent.Future<ArrayList<StateRow>>> e
@@ -85,9 +100,7 @@ final class StateRestore {
     for (java.util.concurrent.Future<Integer> stored : executor.submitToAllMembers(new MemberRows.Offer(List.copyOf(merged))).values()) {
       stored.get(MEMBER_TIMEOUT_S, TimeUnit.SECONDS);
     }
-    List<StateRow> changes = RestorePlan.of(merged, this::clusterText);
-    changes.removeIf(row -> row.equals(refused.get(row.id())));
-    return changes;
+    return merged;
   }
 
   private String clusterText(StateKind kind, String key) {

@@ -83,6 +83,11 @@ class StateDatabaseTest {
       assertThat(Files.readString(dir.resolve(StateDatabase.FILE_NAME), java.nio.charset.StandardCharsets.ISO_8859_1))
           .startsWith("SQLite format 3");
       assertThat(dir.resolve(StateDatabase.FILE_NAME + "-wal")).exists();
+      // webhook secrets inside: owner only, journal files included
+      for (String file : List.of(StateDatabase.FILE_NAME, StateDatabase.FILE_NAME + "-wal")) {
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve(file))))
+            .as(file).isEqualTo("rw-------");
+      }
     }
   }
 

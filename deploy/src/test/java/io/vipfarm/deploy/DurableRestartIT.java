@@ -49,6 +49,10 @@ class DurableRestartIT {
     ManagedProcess procB = start(b, a, "control");
     awaitOneCluster(a, b);
     Expected expected = configure(gateway(a), gateway(b));
+    // while both run, each member's own state.db holds every row, tombstones included (live copies)
+    java.util.function.Supplier<java.util.Set<String>> rowsOfA = () -> rowsIn(a);
+    Poll.until("a full copy in each member's state.db", Duration.ofSeconds(20),
+        () -> rowsOfA.get().size() == 13 && rowsOfA.get().equals(rowsIn(b)));
 
     assertThat(procA.stop(60)).as("member a's exit code (143: SIGTERM, after a clean shutdown)").isIn(0, 143);
     assertThat(procB.stop(60)).as("member b's exit code").isIn(0, 143);
@@ -216,6 +220,14 @@ class DurableRestartIT {
     return new JsonObject().put("priority", priority)
         .put("virtualLoopback", new JsonObject().put("enabled", true))
         .put("virtualIp", new JsonObject().put("enabled", true).put("pool", pool));
+  }
+
+  /** The rows of a member's copy as "kind/key/deleted", read through a second SQLite connection. */
+  private static java.util.Set<String> rowsIn(Member m) {
+    try (var db = io.vipfarm.deploy.store.StateDatabase.openIn(m.dataDir())) {
+      return db.rows().stream().map(r -> r.kind() + "/" + r.key() + "/" + r.isTombstone())
+          .collect(java.util.stream.Collectors.toSet());
+    }
   }
 
   // ------------------------------------------------------------------ processes

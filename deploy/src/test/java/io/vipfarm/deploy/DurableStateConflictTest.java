@@ -68,6 +68,54 @@ class DurableStateConflictTest {
     }
   }
 
+  @Test
+  @DisplayName("a member that was down while entries changed brings none of its stale rows back, in either order")
+  void aMemberThatMissedChangesDoesNotUndoThem() throws Exception {
+    String cluster = "missed-" + UUID.randomUUID();
+    int portA = FreePort.pick();
+    int portB = FreePort.pick();
+    a = start(joining("a", cluster, portA, portB));
+    b = start(joining("b", cluster, portB, portA));
+    GatewayClient viaA = new GatewayClient(a.gatewayPort(), "token");
+    assertThat(viaA.put("/api/v1/pools/doomed", new JsonObject().put("cidr", "127.131.0.0/24")).status()).isEqualTo(200);
+    assertThat(viaA.put("/api/v1/policies/changed", new JsonObject().put("priority", 1)).status()).isEqualTo(200);
+    b.closeAndWait(30);
+    b = null;
+
+    // while b is down: a pool deleted, a policy changed, a pool created
+    assertThat(viaA.delete("/api/v1/pools/doomed").status()).isEqualTo(204);
+    assertThat(viaA.put("/api/v1/policies/changed", new JsonObject().put("priority", 2)).status()).isEqualTo(200);
+    // a member just left: a request may meet a service being re-published (503); a PUT is idempotent
+    GatewayClient finalViaA = viaA;
+    Poll.until("pool 'born' created", Duration.ofSeconds(30), () -> {
+      GatewayClient.Reply put = finalViaA.put("/api/v1/pools/born", new JsonObject().put("cidr", "127.132.0.0/24"));
+      assertThat(put.status()).as(put.body()).isIn(200, 503);
+      return put.status() == 200;
+    });
+
+    // b comes back while a runs: its older rows lose to a's (the deletion included)
+    b = start(joining("b", cluster, portB, portA));
+    GatewayClient viaB = new GatewayClient(b.gatewayPort(), "token");
+    assertThat(viaB.get("/api/v1/pools/doomed").status()).isEqualTo(404);
+    assertThat(viaB.get("/api/v1/policies/changed").json().getInteger("priority")).isEqualTo(2);
+    assertThat(viaB.get("/api/v1/pools/born").status()).isEqualTo(200);
+
+    // both stop; b (which had missed the changes, now repaired) comes back alone first
+    b.closeAndWait(30);
+    b = null;
+    a.closeAndWait(30);
+    a = null;
+    b = start(joining("b", cluster, portB, portA));
+    GatewayClient alone = new GatewayClient(b.gatewayPort(), "token");
+    assertThat(alone.get("/api/v1/pools/doomed").status()).isEqualTo(404);
+    assertThat(alone.get("/api/v1/policies/changed").json().getInteger("priority")).isEqualTo(2);
+    assertThat(alone.get("/api/v1/pools/born").json().getString("cidr")).isEqualTo("127.132.0.0/24");
+  }
+
+  private NodeOptions joining(String name, String cluster, int clusterPort, int other) {
+    return options(name, cluster, clusterPort, List.of("127.0.0.1:" + other));
+  }
+
   private NodeOptions options(String name, String cluster, int clusterPort, List<String> members) {
     return new NodeOptions(Role.CONTROL, "127.0.0.1", 0, "host-" + name, tmp.resolve(name + "/data"),
         tmp.resolve(name + "/run"), cluster, clusterPort, members, "127.0.0.1");

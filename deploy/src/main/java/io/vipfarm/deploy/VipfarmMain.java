@@ -18,6 +18,7 @@ public final class VipfarmMain {
       "  vipfarm session open|close [--session ID] [--user U]    start/end a session via the local agent (pam_exec)",
       "  vipfarm host install|uninstall [--root DIR] [--dry-run] put the shim into every PAM session of this host",
       "  " + ConsistencyCheckCommand.USAGE,
+      "  " + StateCommand.USAGE,
       "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)",
       "  vipfarm bench gateway [--leases N] [--subscribers K]     gateway benchmark (vipfarm bench --help)");
 
@@ -32,6 +33,7 @@ public final class VipfarmMain {
         case "start" -> start(rest);
         case "check" -> System.exit(ConsistencyCheckCommand.run(rest, System.getenv(), System.out, System.err));
         case "bench" -> bench(rest);
+        case "state" -> System.exit(StateCommand.run(rest, System.getenv(), System.out));
         case "help", "--help", "-h" -> System.out.println(USAGE + "\n\n" + StartCommandLine.USAGE);
         default -> throw new UsageException("unknown command '" + command + "' (try: vipfarm help)");
       }

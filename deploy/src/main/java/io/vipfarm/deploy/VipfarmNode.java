@@ -16,6 +16,8 @@ import io.vipfarm.agent.AgentConfig;
 import io.vipfarm.agent.HostAgentVerticle;
 import io.vipfarm.agent.session.SessionSourceVerticle;
 import io.vipfarm.allocation.AllocationVerticle;
+import io.vipfarm.deploy.store.DurableState;
+import io.vipfarm.deploy.store.StateVerticle;
 import io.vipfarm.gateway.EventLogVerticle;
 import io.vipfarm.gateway.GatewayConfig;
 import io.vipfarm.gateway.GatewayVerticle;
@@ -53,6 +55,9 @@ public final class VipfarmNode {
   public static Future<VipfarmNode> start(NodeOptions options, String adminToken) {
     int clusterPort = ClusterConfig.resolvePort(options);
     Config config = ClusterConfig.build(options, clusterPort);
+    if (options.role().runsControlPlane()) {
+      DurableState.attach(config, options.dataDir());
+    }
     HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(config);
     // One Prometheus registry for Vert.x's own metrics (HTTP server, event bus) and the gateway's.
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
@@ -77,7 +82,8 @@ public final class VipfarmNode {
       chain = chain
           .compose(v -> vertx.deployVerticle(new PolicyVerticle(hazelcast)))
           .compose(v -> vertx.deployVerticle(new AllocationVerticle(hazelcast)))
-          .compose(v -> vertx.deployVerticle(new EventLogVerticle(hazelcast)));
+          .compose(v -> vertx.deployVerticle(new EventLogVerticle(hazelcast)))
+          .compose(v -> vertx.deployVerticle(new StateVerticle(hazelcast)));
     }
     if (options.role().runsAgent()) {
       chain = chain

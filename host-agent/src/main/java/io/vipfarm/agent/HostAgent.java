@@ -305,18 +305,60 @@ final class HostAgent implements HostAgentService {
         LeaseKey key = held.lease().key();
         if (held.renewalDue(now) && renewing.add(key)) {
           allocations.renew(LeaseRef.of(held.lease()))
+              .map(held::renewed)
+              .recover(err -> leaseAgainIfForgotten(session, held, err))
               .onComplete(ar -> renewing.remove(key))
-              .onSuccess(renewed -> keepRenewed(session.sessionId(), held, renewed))
+              .onSuccess(next -> keepRenewed(session.sessionId(), held, next))
               .onFailure(err -> renewalFailed(session, held, err));
         }
       }
     }
   }
 
-  private void keepRenewed(String sessionId, HeldLease held, Lease renewed) {
-    sessions.get(sessionId)
-        .filter(s -> s.leases().stream().anyMatch(h -> h.lease().key().equals(held.lease().key())))
-        .ifPresent(s -> sessions.put(s.withLease(held.renewed(renewed))));
+  /**
+   * A lease the allocation service does not know any more (the whole control plane restarted: leases are
+   * not stored, design choice of the durable state) is leased again under the same key, so a running
+   * session keeps a VIP instead of losing it; a lease taken over by someone else (stale fence) is not.
+   */
+  private Future<HeldLease> leaseAgainIfForgotten(LiveSession session, HeldLease held, Throwable err) {
+    if (!(err instanceof VipfarmException e) || e.type() != ErrorType.UNKNOWN_LEASE) {
+      return Future.failedFuture(err);
+    }
+    Lease lease = held.lease();
+    LOG.warn("the allocation service no longer knows {} of session '{}' ({}); leasing it again under the same"
+        + " key", lease.address(), session.sessionId(), err.getMessage());
+    return allocations.acquire(new AcquireRequest(lease.pool(), lease.key(), session.user()))
+        .map(HeldLease::of)
+        .recover(failed -> {
+          // a refusal (the pool is full, or gone) loses the VIP; an outage is retried at the next renewal
+          boolean refused = failed instanceof VipfarmException r && r.type().httpStatus() < 500;
+          return Future.failedFuture(refused
+              ? new VipfarmException(ErrorType.UNKNOWN_LEASE, "leasing it again was refused: " + failed.getMessage())
+              : failed);
+        });
+  }
+
+  private void keepRenewed(String sessionId, HeldLease held, HeldLease next) {
+    Optional<LiveSession> holding = sessions.get(sessionId)
+        .filter(s -> s.leases().stream().anyMatch(h -> h.lease().key().equals(held.lease().key())));
+    if (holding.isEmpty()) {
+      return;
+    }
+    if (next.lease().address().equals(held.lease().address())) {
+      sessions.put(holding.get().withLease(next));
+      return;
+    }
+    // leased again on another address: the session's programs must learn it like any lease change
+    LOG.warn("session '{}' now uses VIP {} instead of {}", sessionId, next.lease().address(), held.lease().address());
+    perLoopback.run(holding.get().loopback().value(), () -> {
+      Optional<LiveSession> current = sessions.get(sessionId);
+      if (current.isEmpty()) {
+        return Future.succeededFuture();
+      }
+      LiveSession updated = current.get().withLease(next);
+      sessions.put(updated);
+      return journal.write(config, updated).compose(v -> writeRules(updated, render(updated))).mapEmpty();
+    });
   }
 
   private void renewalFailed(LiveSession session, HeldLease held, Throwable err) {

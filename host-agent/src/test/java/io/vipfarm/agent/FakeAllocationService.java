@@ -12,6 +12,7 @@ import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.Lease;
+import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.LeaseRef;
 import io.vipfarm.api.model.ReleaseResult;
 import java.util.List;
@@ -73,6 +74,15 @@ final class FakeAllocationService extends VerticleBase {
   /** Forgets the lease on {@code address}: the agent's next renewal gets UNKNOWN_LEASE. */
   void revoke(String address) {
     leasesByKey.values().removeIf(l -> l.address().equals(address));
+  }
+
+  /** Gives the address of a lease to another key: the holder's renewal gets UNKNOWN_LEASE, the address is taken. */
+  void giveToAnother(String address) {
+    Lease lease = leaseOf(address).orElseThrow();
+    leasesByKey.remove(lease.key().asString());
+    LeaseKey other = new LeaseKey("another-host", "another-boot", "1", null);
+    leasesByKey.put(other.asString(), new Lease(address, lease.pool(), other, "mallory", fences.incrementAndGet(),
+        lease.grantedAt(), lease.expiresAt()));
   }
 
   private Future<Lease> acquire(AcquireRequest request) {

@@ -332,14 +332,54 @@ class HostAgentVerticleTest {
   }
 
   @Test
-  @DisplayName("A lease the allocator no longer knows is dropped from the session and its rules")
-  void lostLease() throws Exception {
+  @DisplayName("A lease the allocator forgot (control plane restarted) is leased again under the same key")
+  void forgottenLeaseLeasedAgain() throws Exception {
     policy.answer(perSession(OnExhausted.REFUSE));
     deployAgent(4, 3_000);
     SessionView seven = await(agent.startSession(new SessionRequest("7", "alice", List.of())));
+    String vip = seven.virtualIps().get(0).address();
+    int acquiresBefore = allocation.acquires.size();
+
+    allocation.revoke(vip);
+
+    awaitCondition("leased again", () -> allocation.acquires.size() > acquiresBefore
+        && allocation.leaseOf(vip).isPresent());
+    assertThat(allocation.acquires.get(acquiresBefore).key()).isEqualTo(allocation.leaseOf(vip).get().key());
+    awaitCondition("two more renewals of the new lease", () -> allocation.renewals.get() >= 3);
+    SessionView after = await(agent.getSession("7"));
+    assertThat(after.virtualIps()).extracting(v -> v.address()).containsExactly(vip);
+    assertThat(after.vipStatus()).isEqualTo(seven.vipStatus());
+    assertThat(readQuietly(rulesFile("7"))).contains("vip4 " + vip + "\n");
+  }
+
+  @Test
+  @DisplayName("A forgotten lease whose address went to someone else moves the session to another address")
+  void forgottenLeaseMoves() throws Exception {
+    policy.answer(perSession(OnExhausted.REFUSE));
+    deployAgent(4, 3_000);
+    SessionView seven = await(agent.startSession(new SessionRequest("7", "alice", List.of())));
+    String vip = seven.virtualIps().get(0).address();
+
+    allocation.giveToAnother(vip);
+
+    awaitCondition("another VIP", () -> {
+      List<VirtualIpView> now = await(agent.getSession("7")).virtualIps();
+      return now.size() == 1 && !now.get(0).address().equals(vip);
+    });
+    String moved = await(agent.getSession("7")).virtualIps().get(0).address();
+    awaitCondition("rules with the new VIP", () -> readQuietly(rulesFile("7")).contains("vip4 " + moved + "\n"));
+    assertThat(allocation.leaseOf(moved).get().key().sessionId()).isEqualTo("7");
+  }
+
+  @Test
+  @DisplayName("A lease lost for good (address taken, pool empty) is dropped from the session and its rules")
+  void lostLease() throws Exception {
+    policy.answer(perSession(OnExhausted.REFUSE));
+    deployAgent(1, 3_000);
+    SessionView seven = await(agent.startSession(new SessionRequest("7", "alice", List.of())));
     assertThat(Files.readString(rulesFile("7"))).contains("vip4 ");
 
-    allocation.revoke(seven.virtualIps().get(0).address());
+    allocation.giveToAnother(seven.virtualIps().get(0).address());
 
     awaitCondition("the session without its VIP", () -> await(agent.getSession("7")).virtualIps().isEmpty());
     SessionView after = await(agent.getSession("7"));

@@ -14,6 +14,8 @@ import java.util.List;
  * @param tlsKey PEM private key of {@code tlsCert}, or null
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  * @param expectedMembers control members of the farm; the allocation service needs a majority of them
+ * @param multicast whether Hazelcast may also find members by multicast (off: TCP-IP join only)
+ * @param bridge the agents' TLS link to the control plane
  */
 public record NodeOptions(
     Role role,
@@ -29,7 +31,9 @@ public record NodeOptions(
     Path tlsCert,
     Path tlsKey,
     List<String> webhookAllow,
-    int expectedMembers) {
+    int expectedMembers,
+    boolean multicast,
+    BridgeSettings bridge) {
 
   public NodeOptions {
     clusterMembers = List.copyOf(clusterMembers);
@@ -40,6 +44,15 @@ public record NodeOptions(
     if (expectedMembers < 1) {
       throw new IllegalArgumentException("expected members must be at least 1");
     }
+    bridge = bridge == null ? BridgeSettings.NONE : bridge;
+  }
+
+  /** No multicast, no bridge. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert, Path tlsKey,
+      List<String> webhookAllow, int expectedMembers) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        tlsCert, tlsKey, webhookAllow, expectedMembers, false, BridgeSettings.NONE);
   }
 
   /** Plain HTTP, loopback-only webhooks. */
@@ -51,6 +64,6 @@ public record NodeOptions(
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, multicast, bridge);
   }
 }

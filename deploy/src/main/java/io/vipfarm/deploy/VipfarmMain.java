@@ -47,7 +47,9 @@ public final class VipfarmMain {
     NodeOptions options = StartCommandLine.parse(args, System.getenv());
     AdminToken.Resolved token;
     try {
-      token = AdminToken.resolve(System.getenv(), options.dataDir());
+      // an agent serves no HTTP: it needs no admin token
+      token = options.role().runsControlPlane() ? AdminToken.resolve(System.getenv(), options.dataDir())
+          : new AdminToken.Resolved(null, null);
     } catch (Exception e) {
       System.err.println("vipfarm: cannot set up the admin token in " + options.dataDir() + ": " + e.getMessage());
       System.exit(1);
@@ -70,7 +72,8 @@ public final class VipfarmMain {
       LOG.info("vipfarm stopped");
     }, "vipfarm-shutdown"));
 
-    String tokenSource = token.file() == null ? "from " + AdminToken.ENV : "in " + token.file();
+    String tokenSource = token.token() == null ? "none (agent)"
+        : token.file() == null ? "from " + AdminToken.ENV : "in " + token.file();
     if (node.gatewayPort() > 0) {
       LOG.info("vipfarm gateway listening on http://{}:{}", hostForUrl(options.httpHost()), node.gatewayPort());
     }

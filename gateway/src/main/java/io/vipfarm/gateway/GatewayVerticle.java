@@ -73,8 +73,8 @@ public final class GatewayVerticle extends VerticleBase {
   private static final String JSON = "application/json";
   /** Listing hosts asks every agent; one that does not answer this fast is shown as unreachable. */
   private static final long DESCRIBE_TIMEOUT_MS = 2_000;
-  /** Hazelcast map: host id to the epoch millis of its agent's last answer to any gateway. */
-  static final String HOST_SEEN_MAP = "vipfarm-host-seen";
+  /** Hazelcast map: host id to the epoch millis of its agent's last answer to any gateway or ping through the bridge. */
+  public static final String HOST_SEEN_MAP = "vipfarm-host-seen";
 
   private final GatewayConfig config;
   private final HazelcastInstance hazelcast;

@@ -5,6 +5,8 @@ import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetSocket;
@@ -13,11 +15,15 @@ import io.vertx.ext.bridge.BridgeOptions;
 import io.vertx.ext.bridge.PermittedOptions;
 import io.vertx.ext.eventbus.bridge.tcp.BridgeEvent;
 import io.vertx.ext.eventbus.bridge.tcp.TcpEventBusBridge;
+import io.vertx.ext.eventbus.bridge.tcp.impl.protocol.FrameHelper;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.EventSink;
 import io.vipfarm.api.HostAgentService;
+import io.vipfarm.api.VipfarmException;
+import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.VipfarmEvent;
 import io.vipfarm.deploy.bridge.AgentPermissions.Kind;
@@ -166,6 +172,13 @@ public final class AgentBridgeVerticle extends VerticleBase {
         headers == null ? null : headers.getString(Addresses.ACTION_HEADER), body instanceof JsonObject json ? json : null);
     if (!verdict.allowed()) {
       LOG.warn("refused for agent '{}' ({}): {}", link.hostId, socket.remoteAddress(), verdict.reason());
+      String replyAddress = raw.getString("replyAddress");
+      if (replyAddress != null) {
+        // fail the agent's request at once (FORBIDDEN) instead of letting it time out
+        VipfarmException e = new VipfarmException(ErrorType.FORBIDDEN, "refused by the agent bridge: " + verdict.reason());
+        FrameHelper.sendErrFrame(raw.getString("address"), replyAddress,
+            new ReplyException(ReplyFailure.RECIPIENT_FAILURE, e.type().code(), ServiceEndpoint.failureMessage(e)), socket);
+      }
       event.complete(false);
       return;
     }

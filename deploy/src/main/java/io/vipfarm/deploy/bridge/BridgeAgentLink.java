@@ -40,6 +40,7 @@ public final class BridgeAgentLink implements AgentLink {
     client.send(Addresses.EVENTS_SUBMIT, Json.toJson(event));
   }
 
+  /** Completes once connected to a control member (the agent's start waits for the control plane here). */
   @Override
   public Future<Void> onEvents(Consumer<JsonObject> handler) {
     client.register(Addresses.POLICY_CHANGES, frame -> {
@@ -47,7 +48,7 @@ public final class BridgeAgentLink implements AgentLink {
         handler.accept(event);
       }
     });
-    return Future.succeededFuture();
+    return client.start();
   }
 
   @Override

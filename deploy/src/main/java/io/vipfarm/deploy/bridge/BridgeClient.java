@@ -58,6 +58,7 @@ public final class BridgeClient {
   private long lastFrameAt;
   private long pingTimer = -1;
   private boolean closed;
+  private int failuresInARow;
 
   private record Pending(JsonObject frame, Promise<Object> promise, long timer) {}
 
@@ -79,6 +80,9 @@ public final class BridgeClient {
 
   /** Starts connecting; completes on the first connection (and keeps trying until then). */
   public Future<Void> start() {
+    if (pingTimer >= 0) {
+      return firstConnection.future();
+    }
     connect();
     pingTimer = vertx.setPeriodic(PING_INTERVAL_MS, id -> ping());
     return firstConnection.future();
@@ -180,7 +184,9 @@ public final class BridgeClient {
     int port = Integer.parseInt(member.substring(colon + 1));
     net.connect(port, host).onComplete(ar -> {
       if (ar.failed()) {
-        LOG.debug("bridge {} unreachable: {}", member, ar.cause().toString());
+        if (failuresInARow++ < members.size()) {
+          LOG.warn("agent '{}' cannot connect to control member {}: {}", name, member, ar.cause().toString());
+        }
         retryLater();
         return;
       }
@@ -209,6 +215,7 @@ public final class BridgeClient {
     socket = s;
     connectedTo = member;
     backoffMs = MIN_BACKOFF_MS;
+    failuresInARow = 0;
     lastFrameAt = System.currentTimeMillis();
     s.handler(parser());
     s.closeHandler(v -> dropped(s));

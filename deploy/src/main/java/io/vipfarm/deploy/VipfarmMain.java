@@ -15,6 +15,7 @@ public final class VipfarmMain {
       "vipfarm: per-session virtual IP and virtual loopback for Linux session hosts",
       "  vipfarm start [options]                                 run vipfarm (all roles by default)",
       "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host",
+      "  vipfarm ca init|issue --dir D ...                      the farm CA and agent bridge certificates (openssl)",
       "  " + ConsistencyCheckCommand.USAGE,
       "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)",
       "  vipfarm bench gateway [--leases N] [--subscribers K]     gateway benchmark (vipfarm bench --help)");

@@ -1,14 +1,14 @@
 package io.vipfarm.agent;
 
 import io.vertx.core.Future;
-import io.vipfarm.api.bus.AgentLink;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.bus.AgentLink;
 import io.vipfarm.api.model.VipfarmEvent;
 
 /**
- * Turns the farm's {@code policy.changed} events (published on {@link Addresses#EVENTS}, or relayed to a bridged agent) into a call, so
- * that the agent re-resolves its live sessions' policies. Other events are ignored. The link's subscription ends when
- * the link is closed.
+ * Turns the farm's {@code policy.changed} events (published on {@link Addresses#EVENTS}, relayed to agents
+ * behind the bridge) into a call, so that the agent re-resolves its live sessions' policies. Other events are
+ * ignored. The subscription ends when the link is closed.
  */
 final class PolicyChanges {
   private PolicyChanges() {}

@@ -219,13 +219,14 @@ public final class AgentBridgeVerticle extends VerticleBase {
   private void registered(Link link) {
     String hostId = link.hostId;
     long now = System.currentTimeMillis();
+    // local only: straight to the agent through this member's bridge, never to a stale registration elsewhere
     Future<List<String>> sessions = vertx.eventBus()
-        .request(Addresses.agent(hostId), null, new DeliveryOptions()
+        .request(Addresses.agent(hostId), null, new DeliveryOptions().setLocalOnly(true)
             .addHeader(Addresses.ACTION_HEADER, HostAgentService.Actions.LIST).setSendTimeout(LIST_SESSIONS_TIMEOUT_MS))
         .map(reply -> sessionIds(reply.body()))
         .otherwise(err -> {
-          LOG.warn("cannot list the sessions of agent '{}': {}", hostId, err.getMessage());
-          return List.of();
+          LOG.warn("cannot list the sessions of agent '{}' (keeping what its events said): {}", hostId, err.getMessage());
+          return null;
         });
     sessions
         .compose(ids -> vertx.executeBlocking(() -> {

@@ -32,12 +32,17 @@ final class HostPresence {
     this.sessions = hazelcast.getMultiMap(SESSIONS_MAP);
   }
 
-  /** An agent registered its address through a member; its session list replaces what was known. */
+  /**
+   * An agent registered its address through a member; its session list, when it could be read (else
+   * null), replaces what was known.
+   */
   void registered(String hostId, String member, long now, Collection<String> sessionIds) {
     present.set(hostId, member);
     seen.set(hostId, now);
-    sessions.remove(hostId);
-    sessionIds.forEach(id -> sessions.put(hostId, id));
+    if (sessionIds != null) {
+      sessions.remove(hostId);
+      sessionIds.forEach(id -> sessions.put(hostId, id));
+    }
   }
 
   void heard(String hostId, long now) {

@@ -1,6 +1,7 @@
 package io.vipfarm.deploy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
@@ -113,6 +114,19 @@ class AgentBridgeTest {
     anonymous.closeHandler(v -> closed.complete(null));
     anonymous.write(io.vertx.core.buffer.Buffer.buffer().appendInt(15).appendString("{\"type\":\"ping\"}"));
     closed.get(10, TimeUnit.SECONDS);
+
+    // a clean stop: the agent ends its session and says it leaves; the bridge adds no second host.left
+    agent.closeAndWait(30);
+    agent = null;
+    Poll.until("h1 withdrawn", Duration.ofSeconds(10), () -> !gateway.get("/api/v1/hosts").body().contains("\"h1\""));
+    assertThat(gateway.get("/api/v1/allocations?host=h1").array()).isEmpty();
+    Thread.sleep(5_000); // longer than the 3 s grace plus a sweep
+    for (String type : List.of("host.left", "session.ended")) {
+      String path = "/api/v1/events?host=h1&types=" + type;
+      assertThat(gateway.events(path, "0", 1, 10)).hasSize(1);
+      assertThatThrownBy(() -> gateway.events(path, "0", 2, 3)).as("a second " + type)
+          .isInstanceOf(AssertionError.class).hasMessageContaining("got 1 of 2");
+    }
   }
 
   private static <T> CompletableFuture<T> onContext(Vertx vertx, java.util.function.Supplier<io.vertx.core.Future<T>> op) {

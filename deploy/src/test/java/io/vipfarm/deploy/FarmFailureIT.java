@@ -47,7 +47,7 @@ class FarmFailureIT {
    */
   private static final int LEASE_SECONDS = 30;
   private static final int SHORT_LEASE_SECONDS = 10;
-  private static final int AGENT_GRACE_SECONDS = 6;
+  private static final int AGENT_GRACE_SECONDS = 8;
   private static final Pattern GATEWAY_LINE = Pattern.compile("^(control-\\d) gateway (http://\\S+)$", Pattern.MULTILINE);
   private static final Pattern CONNECTED = Pattern.compile("connected to control member (\\S+):\\d+ through the bridge");
 
@@ -174,6 +174,15 @@ class FarmFailureIT {
     long lastExpiry = latestExpiry(gateway, "agent-2");
     assertThat(gateway.get("/api/v1/allocations?host=agent-2&limit=5000").array()).as("held until their TTL")
         .hasSize(sessions.size());
+    // within the grace the host is listed as unreachable, with its sessions and its last heartbeat
+    JsonObject[] silent = new JsonObject[1];
+    Poll.until("agent-2 listed as unreachable", Duration.ofSeconds(AGENT_GRACE_SECONDS - 2), () -> {
+      silent[0] = gateway.get("/api/v1/hosts").array().stream().map(h -> (JsonObject) h)
+          .filter(h -> "agent-2".equals(h.getString("hostId")) && !h.getBoolean("reachable")).findFirst().orElse(null);
+      return silent[0] != null;
+    });
+    assertThat(silent[0].getInteger("sessions")).isEqualTo(sessions.size());
+    assertThat(silent[0].getLong("lastHeartbeat")).isBetween(killedAt - 5_000, killedAt + 1_000);
 
     Poll.until("agent-2's leases expired", Duration.ofSeconds(90),
         () -> gateway.get("/api/v1/allocations?host=agent-2").array().isEmpty());

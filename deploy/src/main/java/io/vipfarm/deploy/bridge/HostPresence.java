@@ -20,7 +20,7 @@ final class HostPresence {
   /** host id to the member uuid it registered through (the value only makes the remove a compare-and-remove). */
   static final String PRESENT_MAP = "vipfarm-agent-presence";
   /** host id to the ids of its running sessions, as seen in its events and its session list. */
-  static final String SESSIONS_MAP = "vipfarm-agent-sessions";
+  static final String SESSIONS_MAP = GatewayVerticle.HOST_SESSIONS_MAP;
 
   private final IMap<String, String> present;
   private final IMap<String, Long> seen;

@@ -16,8 +16,8 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * The Hazelcast member configuration of a node: bound to one address (never the wildcard), TCP-IP
- * join with the given members, multicast and cloud auto-detection off, no phone-home, and no
+ * The Hazelcast member configuration of a control (or all-in-one) node: bound to one address (never the
+ * wildcard), TCP-IP join with the given members, multicast only when asked, cloud auto-detection off, no phone-home, and no
  * Hazelcast shutdown hook (ours releases the leases first, then shuts the member down).
  */
 final class ClusterConfig {
@@ -32,7 +32,10 @@ final class ClusterConfig {
     cfg.setProperty("hazelcast.shutdownhook.enabled", "false");
     cfg.setProperty("hazelcast.socket.bind.any", "false");
     cfg.setProperty("hazelcast.local.localAddress", o.bindAddress());
-    cfg.setLiteMember(o.role() == Role.AGENT);
+    if (!o.role().runsControlPlane()) {
+      // design.md §8: open-source Hazelcast has no member authentication, so agents never join (not even as lite members)
+      throw new IllegalArgumentException("agents do not join the cluster; they connect through the agent bridge");
+    }
     // vertx-hazelcast on a member we create ourselves: it finds its node id in this attribute.
     cfg.getMemberAttributeConfig().setAttribute("__vertx.nodeId", UUID.randomUUID().toString());
     AllocationMaps.configure(cfg, o.expectedMembers());
@@ -42,7 +45,7 @@ final class ClusterConfig {
     net.setPort(clusterPort).setPortAutoIncrement(false);
     net.getInterfaces().setEnabled(true).setInterfaces(List.of(o.bindAddress()));
     JoinConfig join = net.getJoin();
-    join.getMulticastConfig().setEnabled(false);
+    join.getMulticastConfig().setEnabled(o.multicast());
     join.getAutoDetectionConfig().setEnabled(false);
     List<String> members = new ArrayList<>(o.clusterMembers());
     members.add(o.bindAddress() + ":" + clusterPort);

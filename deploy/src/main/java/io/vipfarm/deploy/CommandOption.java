@@ -2,6 +2,7 @@ package io.vipfarm.deploy;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /** One {@code --name value} (or {@code --name=value}) of a vipfarm command line. */
 record CommandOption(String name, String value) {
@@ -11,6 +12,11 @@ record CommandOption(String name, String value) {
    * value is a {@link UsageException}. Which names exist is the caller's business.
    */
   static List<CommandOption> parse(List<String> args) {
+    return parse(args, Set.of());
+  }
+
+  /** As {@link #parse(List)}, where the names in {@code flags} may also stand alone (meaning {@code true}). */
+  static List<CommandOption> parse(List<String> args, Set<String> flags) {
     List<CommandOption> options = new ArrayList<>();
     for (int i = 0; i < args.size(); i++) {
       String arg = args.get(i);
@@ -23,6 +29,10 @@ record CommandOption(String name, String value) {
       }
       if (!name.startsWith("--")) {
         throw new UsageException("unexpected argument '" + arg + "'");
+      }
+      if (value == null && flags.contains(name)
+          && (i + 1 >= args.size() || !List.of("true", "false").contains(args.get(i + 1)))) {
+        value = "true";
       }
       if (value == null) {
         if (i + 1 >= args.size()) {

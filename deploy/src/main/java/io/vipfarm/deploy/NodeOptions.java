@@ -1,7 +1,7 @@
 package io.vipfarm.deploy;
 
-import io.vipfarm.agent.session.SessionSources;
 import io.vipfarm.agent.AgentConfig;
+import io.vipfarm.agent.session.SessionSources;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -16,6 +16,8 @@ import java.util.List;
  * @param tlsKey PEM private key of {@code tlsCert}, or null
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  * @param expectedMembers control members of the farm; the allocation service needs a majority of them
+ * @param multicast whether Hazelcast may also find members by multicast (off: TCP-IP join only)
+ * @param bridge the agents' TLS link to the control plane
  * @param sessionSources where the agent's sessions come from besides the API ({@code --sessions})
  * @param interception how the host agent enforces (--interception and where the kernel path lives)
  */
@@ -34,15 +36,13 @@ public record NodeOptions(
     Path tlsKey,
     List<String> webhookAllow,
     int expectedMembers,
+    boolean multicast,
+    BridgeSettings bridge,
     SessionSources sessionSources,
     AgentConfig.Request interception) {
 
   public NodeOptions {
-    if (interception == null) {
-      interception = AgentConfig.Request.preload();
-    }
     clusterMembers = List.copyOf(clusterMembers);
-    sessionSources = sessionSources == null ? SessionSources.apiOnly() : sessionSources;
     webhookAllow = List.copyOf(webhookAllow);
     if ((tlsCert == null) != (tlsKey == null)) {
       throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
@@ -50,17 +50,28 @@ public record NodeOptions(
     if (expectedMembers < 1) {
       throw new IllegalArgumentException("expected members must be at least 1");
     }
+    bridge = bridge == null ? BridgeSettings.NONE : bridge;
+    sessionSources = sessionSources == null ? SessionSources.apiOnly() : sessionSources;
+    interception = interception == null ? AgentConfig.Request.preload() : interception;
   }
 
   /** Sessions from the API only, the preload path. */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
-      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert,
-      Path tlsKey, List<String> webhookAllow, int expectedMembers) {
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert, Path tlsKey,
+      List<String> webhookAllow, int expectedMembers, boolean multicast, BridgeSettings bridge) {
     this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
-        tlsCert, tlsKey, webhookAllow, expectedMembers, SessionSources.apiOnly(), null);
+        tlsCert, tlsKey, webhookAllow, expectedMembers, multicast, bridge, null, null);
   }
 
-  /** Plain HTTP, loopback-only webhooks, the preload path (in-process nodes of tests and benchmarks). */
+  /** No multicast, no bridge. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert, Path tlsKey,
+      List<String> webhookAllow, int expectedMembers) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        tlsCert, tlsKey, webhookAllow, expectedMembers, false, BridgeSettings.NONE);
+  }
+
+  /** Plain HTTP, loopback-only webhooks. */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
     this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
@@ -69,7 +80,7 @@ public record NodeOptions(
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, sessionSources,
-        interception);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, multicast, bridge,
+        sessionSources, interception);
   }
 }

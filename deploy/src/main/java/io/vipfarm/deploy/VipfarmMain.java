@@ -17,6 +17,7 @@ public final class VipfarmMain {
       "  vipfarm exec --session ID [--run-dir DIR] -- CMD ARGS   run CMD inside session ID of this host",
       "  vipfarm session open|close [--session ID] [--user U]    start/end a session via the local agent (pam_exec)",
       "  vipfarm host install|uninstall [--root DIR] [--dry-run] put the shim into every PAM session of this host",
+      "  vipfarm ca init|issue --dir D ...                      the farm CA and agent bridge certificates (openssl)",
       "  " + ConsistencyCheckCommand.USAGE,
       "  " + StateCommand.USAGE,
       "  vipfarm bench allocate --members N --sessions S ...     allocation benchmark (vipfarm bench --help)",
@@ -51,7 +52,9 @@ public final class VipfarmMain {
     NodeOptions options = StartCommandLine.parse(args, System.getenv());
     AdminToken.Resolved token;
     try {
-      token = AdminToken.resolve(System.getenv(), options.dataDir());
+      // an agent serves no HTTP: it needs no admin token
+      token = options.role().runsControlPlane() ? AdminToken.resolve(System.getenv(), options.dataDir())
+          : new AdminToken.Resolved(null, null);
     } catch (Exception e) {
       System.err.println("vipfarm: cannot set up the admin token in " + options.dataDir() + ": " + e.getMessage());
       System.exit(1);
@@ -74,7 +77,8 @@ public final class VipfarmMain {
       LOG.info("vipfarm stopped");
     }, "vipfarm-shutdown"));
 
-    String tokenSource = token.file() == null ? "from " + AdminToken.ENV : "in " + token.file();
+    String tokenSource = token.token() == null ? "none (agent)"
+        : token.file() == null ? "from " + AdminToken.ENV : "in " + token.file();
     if (node.gatewayPort() > 0) {
       LOG.info("vipfarm gateway listening on http://{}:{}", hostForUrl(options.httpHost()), node.gatewayPort());
     }

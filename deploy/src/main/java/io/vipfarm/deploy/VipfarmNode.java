@@ -13,6 +13,7 @@ import io.vertx.micrometer.MicrometerMetricsFactory;
 import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vipfarm.agent.AgentConfig;
+import io.vipfarm.agent.AgentTimings;
 import io.vipfarm.agent.HostAgentVerticle;
 import io.vipfarm.agent.session.SessionSourceVerticle;
 import io.vipfarm.allocation.AllocationVerticle;
@@ -21,14 +22,19 @@ import io.vipfarm.deploy.store.StateVerticle;
 import io.vipfarm.gateway.EventLogVerticle;
 import io.vipfarm.gateway.GatewayConfig;
 import io.vipfarm.gateway.GatewayVerticle;
+import io.vipfarm.deploy.bridge.AgentBridgeVerticle;
+import io.vipfarm.deploy.bridge.BridgeAgentLink;
+import io.vipfarm.deploy.bridge.BridgeClient;
 import io.vipfarm.policy.PolicyVerticle;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One running vipfarm process: a Hazelcast member, a clustered Vert.x on top of it, and the
- * verticles of its role. The gateway is deployed last, so a healthy gateway means the node is up.
+ * verticles of its role; or, for an agent, a plain Vert.x whose host agent reaches the control plane
+ * through the TLS agent bridge (agents never join the cluster). The gateway is deployed last, so a healthy gateway means the node is up.
  */
 public final class VipfarmNode {
   private static final Logger LOG = LoggerFactory.getLogger(VipfarmNode.class);
@@ -53,6 +59,9 @@ public final class VipfarmNode {
    * thread (main, a test), never from an event loop.
    */
   public static Future<VipfarmNode> start(NodeOptions options, String adminToken) {
+    if (options.role() == Role.AGENT) {
+      return startAgent(options);
+    }
     int clusterPort = ClusterConfig.resolvePort(options);
     Config config = ClusterConfig.build(options, clusterPort);
     if (options.role().runsControlPlane()) {
@@ -76,6 +85,30 @@ public final class VipfarmNode {
         .onFailure(err -> hazelcast.shutdown());
   }
 
+  /**
+   * An agent: a plain Vert.x, no Hazelcast, the host agent linked to the control plane through the TLS
+   * bridge of whichever control member answers. Completes once connected and serving.
+   */
+  private static Future<VipfarmNode> startAgent(NodeOptions options) {
+    Vertx vertx = Vertx.vertx();
+    BridgeSettings bridge = options.bridge();
+    VipfarmNode node = new VipfarmNode(options, null, vertx, null);
+    Future<?> chain = vertx
+        .executeBlocking(() -> AgentConfig.detect(options.hostId(), options.runDir(), options.interception()))
+        .compose(agentConfig -> vertx.deployVerticle(new HostAgentVerticle(agentConfig, AgentTimings.DEFAULT,
+            v -> new BridgeAgentLink(v, new BridgeClient(v, bridge.tls(), bridge.controlMembers(), options.hostId())))))
+        .onSuccess(id -> node.agentDeployment = id);
+    if (options.sessionSources().any()) {
+      chain = chain
+          .compose(v -> vertx.deployVerticle(
+              new SessionSourceVerticle(options.hostId(), options.runDir(), options.sessionSources())))
+          .onSuccess(id -> node.sessionSourceDeployment = id);
+    }
+    return chain
+        .map(v -> node)
+        .recover(err -> vertx.close().transform(ignored -> Future.failedFuture(err)));
+  }
+
   private Future<VipfarmNode> deployRole(String adminToken) {
     Future<?> chain = Future.succeededFuture();
     if (options.role().runsControlPlane()) {
@@ -84,6 +117,11 @@ public final class VipfarmNode {
           .compose(v -> vertx.deployVerticle(new AllocationVerticle(hazelcast)))
           .compose(v -> vertx.deployVerticle(new EventLogVerticle(hazelcast)))
           .compose(v -> vertx.deployVerticle(new StateVerticle(hazelcast)));
+      BridgeSettings bridge = options.bridge();
+      if (bridge.tls() != null) {
+        chain = chain.compose(v -> vertx.deployVerticle(new AgentBridgeVerticle(hazelcast, bridge.tls(),
+            options.bindAddress(), bridge.port(), Duration.ofSeconds(bridge.agentGraceSeconds()))));
+      }
     }
     if (options.role().runsAgent()) {
       chain = chain
@@ -140,6 +178,9 @@ public final class VipfarmNode {
       await("stopping the host agent", vertx.undeploy(agentDeployment), deadline);
     }
     await("closing Vert.x", vertx.close(), deadline);
+    if (hazelcast == null) {
+      return;
+    }
     if (System.nanoTime() < deadline) {
       hazelcast.shutdown();
     } else {

@@ -16,7 +16,12 @@ final class GatewayClient {
   private final String token;
 
   GatewayClient(int port, String token) {
-    this.base = "http://127.0.0.1:" + port;
+    this("http://127.0.0.1:" + port, token);
+  }
+
+  /** @param base the gateway's URL without a trailing slash, e.g. http://127.77.0.1:8080 */
+  GatewayClient(String base, String token) {
+    this.base = base;
     this.token = token;
   }
 

@@ -25,10 +25,10 @@ class StartCommandLineTest {
 
   @Test
   void readsEveryOptionInBothSpellings() {
-    NodeOptions o = StartCommandLine.parse(List.of("--role=control", "--http-port", "9090", "--host-id=web-01",
+    NodeOptions o = StartCommandLine.parse(List.of("--role=all", "--http-port", "9090", "--host-id=web-01",
         "--data-dir", "/tmp/d", "--run-dir=/tmp/r", "--cluster-name", "farm", "--cluster-port", "5801",
         "--cluster-members", "127.0.0.1:5701, 127.0.0.2:5701", "--bind-address", "127.0.0.1"), Map.of());
-    assertThat(o.role()).isEqualTo(Role.CONTROL);
+    assertThat(o.role()).isEqualTo(Role.ALL);
     assertThat(o.httpPort()).isEqualTo(9090);
     assertThat(o.hostId()).isEqualTo("web-01");
     assertThat(o.dataDir()).isEqualTo(Path.of("/tmp/d"));
@@ -140,13 +140,13 @@ class StartCommandLineTest {
   @Test
   void expectedMembersSetTheQuorumOfAControlPlane() {
     assertThat(StartCommandLine.parse(List.of("--host-id", "h"), Map.of()).expectedMembers()).isEqualTo(1);
-    assertThat(StartCommandLine.parse(List.of("--role", "control", "--expected-members", "3"), Map.of()).expectedMembers())
+    assertThat(StartCommandLine.parse(List.of("--role", "all", "--expected-members", "3"), Map.of()).expectedMembers())
         .isEqualTo(3);
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--expected-members", "0"), Map.of()))
         .isInstanceOf(UsageException.class).hasMessageContaining("--expected-members");
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--expected-members", "three"), Map.of()))
         .hasMessageContaining("--expected-members");
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--role", "agent", "--expected-members", "3"), Map.of()))
-        .hasMessageContaining("an agent holds no leases");
+        .hasMessageContaining("--expected-members is not for --role agent");
   }
 }

@@ -73,8 +73,10 @@ public final class GatewayVerticle extends VerticleBase {
   private static final String JSON = "application/json";
   /** Listing hosts asks every agent; one that does not answer this fast is shown as unreachable. */
   private static final long DESCRIBE_TIMEOUT_MS = 2_000;
-  /** Hazelcast map: host id to the epoch millis of its agent's last answer to any gateway. */
-  static final String HOST_SEEN_MAP = "vipfarm-host-seen";
+  /** Hazelcast map: host id to the epoch millis of its agent's last answer to any gateway or ping through the bridge. */
+  public static final String HOST_SEEN_MAP = "vipfarm-host-seen";
+  /** Hazelcast multimap: host id to the ids of its running sessions, kept by the agent bridge. */
+  public static final String HOST_SESSIONS_MAP = "vipfarm-agent-sessions";
 
   private final GatewayConfig config;
   private final HazelcastInstance hazelcast;
@@ -334,7 +336,16 @@ public final class GatewayVerticle extends VerticleBase {
         })
         .recover(err -> CompletionStages.onContext(hostSeen.getAsync(hostId), context)
             .otherwiseEmpty()
-            .map(seen -> HostState.unreachable(hostId, seen)));
+            .compose(seen -> knownSessions(hostId).map(sessions -> HostState.unreachable(hostId, seen, sessions))));
+  }
+
+  /**
+   * How many sessions an agent that does not answer was running, as the agent bridge last knew them
+   * ({@link #HOST_SESSIONS_MAP}); 0 for agents of this process's own event bus, which the bridge never sees.
+   */
+  private Future<Integer> knownSessions(String hostId) {
+    return vertx.executeBlocking(() -> hazelcast.<String, String>getMultiMap(HOST_SESSIONS_MAP).valueCount(hostId), false)
+        .otherwise(0);
   }
 
   private void listSessions(RoutingContext ctx) {

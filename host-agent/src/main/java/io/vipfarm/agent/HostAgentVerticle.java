@@ -2,24 +2,21 @@ package io.vipfarm.agent;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
-import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.AllocationService;
-import io.vipfarm.api.EventSink;
-import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.HostAgentService.Actions;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.VipfarmException;
-import io.vipfarm.api.bus.EventBusClient;
-import io.vipfarm.api.bus.PublishedService;
+import io.vipfarm.api.bus.AgentLink;
 import io.vipfarm.api.bus.ServiceEndpoint;
-import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.SessionRequest;
 import io.vipfarm.api.model.VipfarmEvent;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,12 +33,12 @@ public final class HostAgentVerticle extends VerticleBase {
 
   private final AgentConfig config;
   private final AgentTimings timings;
-  private ServiceDiscovery discovery;
-  private EventSink eventSink;
+  private final Function<Vertx, AgentLink> linkFactory;
+  private AgentLink link;
   private HostAgent agent;
   private SessionEnforcement enforcement;
   private volatile SystemUsers systemUsers = SystemUsers.none();
-  private PublishedService published;
+  private boolean published;
   private long renewalTimer = -1;
   private boolean abandoned;
 
@@ -50,28 +47,28 @@ public final class HostAgentVerticle extends VerticleBase {
   }
 
   public HostAgentVerticle(AgentConfig config, AgentTimings timings) {
+    this(config, timings, AgentLink::eventBus);
+  }
+
+  /** @param linkFactory how the agent reaches the control plane (the event bus, or the TLS bridge) */
+  public HostAgentVerticle(AgentConfig config, AgentTimings timings, Function<Vertx, AgentLink> linkFactory) {
     this.config = config;
     this.timings = timings;
+    this.linkFactory = linkFactory;
   }
 
   @Override
   public Future<?> start() {
-    discovery = ServiceDiscovery.create(vertx);
-    ServiceLocator locator = new ServiceLocator(discovery);
+    link = linkFactory.apply(vertx);
     long timeoutMs = timings.requestTimeout().toMillis();
-    PolicyService policies = PolicyService.client(
-        new EventBusClient(vertx, () -> locator.address(Addresses.POLICY_SERVICE), timeoutMs));
-    AllocationService allocations = AllocationService.client(
-        new EventBusClient(vertx, () -> locator.address(Addresses.ALLOCATION_SERVICE), timeoutMs));
-    eventSink = new EventSink(vertx.eventBus());
+    PolicyService policies = PolicyService.client(link.client(Addresses.POLICY_SERVICE, timeoutMs));
+    AllocationService allocations = AllocationService.client(link.client(Addresses.ALLOCATION_SERVICE, timeoutMs));
     KernelEnforcement kernel = config.kernel() == null ? null : new KernelEnforcement(
         new BpfLoader(config.kernel().loader()), config.kernel().pinDir(), config.kernel().cgroups(), config.runDir());
     enforcement = new SessionEnforcement(vertx, kernel, config.loopback6(), new Loopback6Addresses());
     agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()), enforcement,
-        () -> systemUsers, new SessionJournal(vertx, config.runDir()), eventSink::emit, System::currentTimeMillis,
+        () -> systemUsers, new SessionJournal(vertx, config.runDir()), link::submit, System::currentTimeMillis,
         millis -> vertx.timer(millis, TimeUnit.MILLISECONDS));
-    // new rules reach running programs; users are read again first, the policy may name new ones
-    PolicyChanges.listen(vertx.eventBus(), () -> readSystemUsers().onComplete(ar -> agent.policiesChanged()));
 
     ServiceEndpoint endpoint = new ServiceEndpoint()
         .on(Actions.START, SessionRequest.class, agent::startSession)
@@ -81,25 +78,25 @@ public final class HostAgentVerticle extends VerticleBase {
         .on(Actions.DESCRIBE, body -> agent.describe());
     String address = Addresses.agent(config.hostId());
     // sessions a previous run left behind (same boot) are re-adopted before any request is served
-    return readSystemUsers()
+    // new rules reach running programs; users are read again first, the policy may name new ones
+    return PolicyChanges.listen(link, () -> readSystemUsers().onComplete(ar -> agent.policiesChanged()))
+        .compose(v -> readSystemUsers())
         .compose(v -> agent.reclaim())
-        .compose(reclaimed -> PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
-            Addresses.HOST_AGENT_SERVICE, address, HostAgentService.class,
-            new JsonObject().put(Addresses.META_HOST_ID, config.hostId()))))
-        .onSuccess(service -> {
-          published = service;
+        .compose(reclaimed -> link.serve(config.hostId(), endpoint))
+        .onSuccess(v -> {
+          published = true;
           renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
-          eventSink.emit(hostEvent(VipfarmEvent.HOST_JOINED));
+          link.submit(hostEvent(VipfarmEvent.HOST_JOINED));
           LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {}: {})", config.hostId(),
               address, config.bootId(), config.runDir(), config.interception(), config.interceptionReason());
         })
-        .onFailure(err -> discovery.close());
+        .onFailure(err -> link.close());
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(renewalTimer);
-    Future<Void> withdrawn = published == null ? Future.succeededFuture() : published.withdraw();
+    Future<Void> withdrawn = published ? link.withdraw() : Future.succeededFuture();
     return withdrawn
         .onFailure(err -> LOG.warn("cannot withdraw the agent of '{}' cleanly: {}", config.hostId(), err.getMessage()))
         .otherwiseEmpty()
@@ -113,8 +110,8 @@ public final class HostAgentVerticle extends VerticleBase {
             .onFailure(err -> LOG.warn("cannot detach the kernel path cleanly: {}", err.getMessage()))
             .otherwiseEmpty())
         .onComplete(ar -> {
-          eventSink.emit(hostEvent(VipfarmEvent.HOST_LEFT));
-          discovery.close();
+          link.submit(hostEvent(VipfarmEvent.HOST_LEFT));
+          link.close();
           LOG.info("host agent of '{}' stopped", config.hostId());
         });
   }

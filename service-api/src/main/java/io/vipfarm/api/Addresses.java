@@ -24,6 +24,12 @@ public final class Addresses {
   /** Publish: numbered events, as {@link io.vipfarm.api.model.VipfarmEvent} JSON. */
   public static final String EVENTS = "vipfarm.events";
 
+  /**
+   * Publish, local to each control member: {@code policy.changed} events relayed to the agents connected
+   * to that member through the TCP bridge (agents may not see the farm's other events).
+   */
+  public static final String POLICY_CHANGES = "vipfarm.policy.changes";
+
   /** Service Discovery names. */
   public static final String POLICY_SERVICE = "vipfarm-policy";
   public static final String ALLOCATION_SERVICE = "vipfarm-allocation";

@@ -2,12 +2,10 @@ package io.vipfarm.api.bus;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.vipfarm.api.Addresses;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.util.List;
@@ -20,13 +18,18 @@ import java.util.function.Supplier;
 public final class EventBusClient {
   public static final long DEFAULT_TIMEOUT_MS = 10_000;
 
-  private final Vertx vertx;
+  private final RequestTransport transport;
   private final Supplier<Future<String>> address;
   private final long timeoutMs;
 
   /** @param address resolves the service's address (usually through Service Discovery) */
   public EventBusClient(Vertx vertx, Supplier<Future<String>> address, long timeoutMs) {
-    this.vertx = vertx;
+    this(RequestTransport.eventBus(vertx), address, timeoutMs);
+  }
+
+  /** A client whose requests travel over {@code transport} (for agents: the TCP event-bus bridge). */
+  public EventBusClient(RequestTransport transport, Supplier<Future<String>> address, long timeoutMs) {
+    this.transport = transport;
     this.address = address;
     this.timeoutMs = timeoutMs;
   }
@@ -49,12 +52,9 @@ public final class EventBusClient {
   }
 
   private Future<Object> send(String action, Object body) {
-    DeliveryOptions options =
-        new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action).setSendTimeout(timeoutMs);
     Object payload = Json.encode(body);
     return address.get()
-        .compose(addr -> vertx.eventBus().request(addr, payload, options))
-        .<Object>map(msg -> msg.body())
+        .compose(addr -> transport.request(addr, action, payload, timeoutMs))
         .recover(err -> Future.failedFuture(toVipfarm(err)));
   }
 

@@ -41,31 +41,46 @@ public final class ServiceEndpoint {
   }
 
   private void dispatch(Message<JsonObject> msg) {
-    String action = msg.headers().get(Addresses.ACTION_HEADER);
+    handle(msg.headers().get(Addresses.ACTION_HEADER), msg.body())
+        .onSuccess(msg::reply)
+        .onFailure(err -> {
+          VipfarmException e = (VipfarmException) err;
+          msg.fail(e.type().code(), failureMessage(e));
+        });
+  }
+
+  /**
+   * Runs the operation named {@code action} on {@code body}, whatever carried the request (the event bus
+   * here, the TCP bridge for agents outside the cluster): completes with the reply as JSON, or fails
+   * with a {@link VipfarmException} to reply with ({@code type().code()} and {@link #failureMessage}).
+   */
+  public Future<Object> handle(String action, JsonObject body) {
     Function<JsonObject, Future<?>> op = actions.get(action);
     if (op == null) {
-      fail(msg, new VipfarmException(ErrorType.INTERNAL, "unknown action '" + action + "'"));
-      return;
+      return Future.failedFuture(new VipfarmException(ErrorType.INTERNAL, "unknown action '" + action + "'"));
     }
     Future<?> result;
     try {
-      result = op.apply(msg.body());
+      result = op.apply(body);
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
     }
-    result.onSuccess(value -> msg.reply(Json.encode(value))).onFailure(err -> fail(msg, err));
+    return result.<Object>map(Json::encode).recover(err -> Future.failedFuture(asVipfarm(err)));
   }
 
-  private static void fail(Message<JsonObject> msg, Throwable err) {
-    VipfarmException e;
+  /** The failure message that {@link EventBusClient} reads the detail and field back from. */
+  public static String failureMessage(VipfarmException e) {
+    return ErrorEnvelope.of(e);
+  }
+
+  private static VipfarmException asVipfarm(Throwable err) {
     if (err instanceof VipfarmException ve) {
-      e = ve;
-    } else if (err instanceof IllegalArgumentException) {
-      e = new VipfarmException(ErrorType.INVALID_FIELD, err.getMessage(), "body");
-    } else {
-      LOG.error("operation failed unexpectedly", err);
-      e = new VipfarmException(ErrorType.INTERNAL, String.valueOf(err.getMessage()));
+      return ve;
     }
-    msg.fail(e.type().code(), ErrorEnvelope.of(e));
+    if (err instanceof IllegalArgumentException) {
+      return new VipfarmException(ErrorType.INVALID_FIELD, err.getMessage(), "body");
+    }
+    LOG.error("operation failed unexpectedly", err);
+    return new VipfarmException(ErrorType.INTERNAL, String.valueOf(err.getMessage()));
   }
 }

@@ -100,6 +100,9 @@ public final class AgentBridgeVerticle extends VerticleBase {
     this.heardWriteIntervalMs = Math.min(MAX_HEARD_WRITE_INTERVAL_MS, grace.toMillis() / 4);
   }
 
+  /** Services of every control member, answered by the member the agent is connected to. */
+  private static final java.util.Set<String> SERVED_HERE = java.util.Set.of(Addresses.POLICY, Addresses.ALLOCATION);
+
   @Override
   public Future<?> start() {
     presence = new HostPresence(hazelcast);
@@ -189,6 +192,12 @@ public final class AgentBridgeVerticle extends VerticleBase {
     }
     if (kind == Kind.SEND && Addresses.EVENTS_SUBMIT.equals(raw.getString("address"))) {
       observe(link, (JsonObject) body);
+    } else if (kind == Kind.SEND && SERVED_HERE.contains(raw.getString("address"))) {
+      // every control member runs these services: this member's own answer, never a round trip to a member
+      // that may have just died (its consumers stay in the routing table until Hazelcast drops the member,
+      // and requests sent there time out meanwhile)
+      JsonObject frameHeaders = headers == null ? new JsonObject() : headers;
+      raw.put("headers", frameHeaders.put("localOnly", true));
     } else if (kind == Kind.UNREGISTER && Addresses.agent(link.hostId).equals(raw.getString("address"))) {
       withdraw(link);
     }

@@ -4,6 +4,7 @@ import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
+import com.hazelcast.projection.Projection;
 import com.hazelcast.query.Predicate;
 import java.io.IOException;
 import java.util.Map;
@@ -262,5 +263,67 @@ final class LeaseIndex {
     public void readData(ObjectDataInput in) throws IOException {
       prefix = in.readString();
     }
+  }
+
+  /**
+   * Where an entry's lease is, and nothing else: what a host, user or session query needs from the
+   * index (its pool and address), without shipping the key and the strings of every entry.
+   */
+  static final class Spot implements IdentifiedDataSerializable {
+    String pool;
+    int address;
+
+    public Spot() {}
+
+    Spot(String pool, int address) {
+      this.pool = pool;
+      this.address = address;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.SPOT;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(pool);
+      out.writeInt(address);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      pool = in.readString();
+      address = in.readInt();
+    }
+  }
+
+  /** Projects an index entry to its {@link Spot}. */
+  static final class SpotOf implements Projection<Map.Entry<String, Location>, Spot>, IdentifiedDataSerializable {
+    @Override
+    public Spot transform(Map.Entry<String, Location> entry) {
+      return new Spot(poolOf(entry.getKey()), entry.getValue().address);
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.PROJ_SPOT;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) {}
+
+    @Override
+    public void readData(ObjectDataInput in) {}
   }
 }

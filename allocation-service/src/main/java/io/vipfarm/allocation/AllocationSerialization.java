@@ -36,6 +36,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int PRED_KEY_PREFIX = 41;
   static final int PRED_EXPIRY_DUE = 42;
   static final int PROJ_SPOT = 43;
+  static final int PRED_SESSION = 44;
 
   static void register(SerializationConfig config) {
     config.addDataSerializableFactory(FACTORY_ID, new AllocationSerialization());
@@ -68,6 +69,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
       case PRED_KEY_PREFIX -> new LeaseIndex.KeyPrefix<>();
       case PRED_EXPIRY_DUE -> new BlockProcessors.ExpiryDue();
       case PROJ_SPOT -> new LeaseIndex.SpotOf();
+      case PRED_SESSION -> new LeaseIndex.SessionIs();
       default -> null;
     };
   }

@@ -706,7 +706,7 @@ public final class HazelcastAllocationService implements AllocationService {
       terms.add(Predicates.equal(Location.USER, filter.user()));
     }
     if (filter.session() != null) {
-      terms.add(Predicates.equal(Location.SESSION, filter.session()));
+      terms.add(new LeaseIndex.SessionIs(filter.session()));
     }
     @SuppressWarnings("unchecked")
     Predicate<String, Location> predicate = terms.size() == 1 ? terms.get(0) : Predicates.and(terms.toArray(new Predicate[0]));

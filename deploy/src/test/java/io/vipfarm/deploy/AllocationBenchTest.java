@@ -28,6 +28,7 @@ class AllocationBenchTest {
     assertThat(json.getDouble("leasesPerSecond")).isPositive();
     assertThat(json.getDouble("p99Ms")).isGreaterThanOrEqualTo(json.getDouble("p50Ms")).isPositive();
     assertThat(json.containsKey("heapMbPer100kLeases")).isTrue();
+    assertThat(json.getDouble("cpuUsPerLease")).isPositive();
     assertThat(lines.length).isGreaterThan(3);
   }
 

@@ -15,7 +15,8 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int ADDRESS_BLOCK = 1;
   static final int BLOCK_KEY = 2;
   static final int POOL_RECORD = 3;
-  static final int LOCATION = 4;
+  // 4: a key index entry with its session id (until 2026-11-25): retired, a new member refuses it
+  static final int LOCATION = 9;
   static final int REPLY = 5;
   static final int LEASES = 6;
   static final int COUNTS = 7;

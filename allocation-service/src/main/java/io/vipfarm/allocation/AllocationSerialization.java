@@ -15,10 +15,12 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int ADDRESS_BLOCK = 1;
   static final int BLOCK_KEY = 2;
   static final int POOL_RECORD = 3;
-  static final int LOCATION = 4;
+  // 4: a key index entry with its session id (until 2026-11-25): retired, a new member refuses it
+  static final int LOCATION = 9;
   static final int REPLY = 5;
   static final int LEASES = 6;
   static final int COUNTS = 7;
+  static final int SPOT = 8;
   static final int OP_ALLOCATE = 10;
   static final int OP_ON_LEASE = 11;
   static final int OP_CREATE = 12;
@@ -34,6 +36,8 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int PRED_OF_POOL = 40;
   static final int PRED_KEY_PREFIX = 41;
   static final int PRED_EXPIRY_DUE = 42;
+  static final int PROJ_SPOT = 43;
+  static final int PRED_SESSION = 44;
 
   static void register(SerializationConfig config) {
     config.addDataSerializableFactory(FACTORY_ID, new AllocationSerialization());
@@ -49,6 +53,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
       case REPLY -> new Messages.Reply();
       case LEASES -> new Messages.Leases();
       case COUNTS -> new Messages.Counts();
+      case SPOT -> new LeaseIndex.Spot();
       case OP_ALLOCATE -> new BlockProcessors.Allocate();
       case OP_ON_LEASE -> new BlockProcessors.OnLease();
       case OP_CREATE -> new BlockProcessors.Create();
@@ -64,6 +69,8 @@ public final class AllocationSerialization implements DataSerializableFactory {
       case PRED_OF_POOL -> new BlockProcessors.OfPool();
       case PRED_KEY_PREFIX -> new LeaseIndex.KeyPrefix<>();
       case PRED_EXPIRY_DUE -> new BlockProcessors.ExpiryDue();
+      case PROJ_SPOT -> new LeaseIndex.SpotOf();
+      case PRED_SESSION -> new LeaseIndex.SessionIs();
       default -> null;
     };
   }

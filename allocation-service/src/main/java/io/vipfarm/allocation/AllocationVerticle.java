@@ -13,6 +13,7 @@ import io.vipfarm.api.bus.PublishedService;
 import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.AllocationPageRequest;
 import io.vipfarm.api.model.AllocationQuery;
 import io.vipfarm.api.model.LeaseRef;
 import io.vipfarm.api.model.PoolSpec;
@@ -72,6 +73,7 @@ public final class AllocationVerticle extends VerticleBase {
         .on(Actions.RENEW, LeaseRef.class, service::renew)
         .on(Actions.RELEASE, LeaseRef.class, service::release)
         .on(Actions.LEASES, AllocationQuery.class, service::leases)
+        .on(Actions.LEASE_PAGE, AllocationPageRequest.class, service::leasePage)
         .on(Actions.CHECK, body -> service.check());
     discovery = ServiceDiscovery.create(vertx);
     return PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(

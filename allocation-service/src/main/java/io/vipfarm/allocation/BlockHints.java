@@ -10,7 +10,10 @@ import java.util.concurrent.atomic.AtomicInteger;
  * between threads on the array are harmless for the same reason.
  *
  * <p>Each member starts at its own place in the pool (seeded by its id, as Calico seeds by host name)
- * and moves forward, so members fill different blocks and rarely contend for one.
+ * and moves forward, so members fill different blocks and rarely contend for one. It goes back to the
+ * first block (from its start) that a reply says has room, so blocks fill up before new ones are
+ * claimed: a block claim costs three extra hops, and a sparse block costs memory on every member that
+ * holds a copy (without this, 30,000 acquires at 64 in flight left ~5 leases per block).
  */
 final class BlockHints {
   static final short UNKNOWN = -1;
@@ -19,6 +22,7 @@ final class BlockHints {
   private final int firstBlock;
   private final int blockCount;
   private final short[] free;
+  private final int start;
   private final AtomicInteger cursor;
 
   BlockHints(PoolDefinition definition, long seed) {
@@ -29,7 +33,8 @@ final class BlockHints {
     this.blockCount = (int) ((last >>> AddressBlock.BITS) - firstBlock + 1);
     this.free = new short[blockCount];
     java.util.Arrays.fill(free, UNKNOWN);
-    this.cursor = new AtomicInteger(Math.floorMod(Long.hashCode(seed * 0x9E3779B97F4A7C15L), blockCount));
+    this.start = Math.floorMod(Long.hashCode(seed * 0x9E3779B97F4A7C15L), blockCount);
+    this.cursor = new AtomicInteger(start);
   }
 
   int blockCount() {
@@ -66,6 +71,18 @@ final class BlockHints {
     int i = number - firstBlock;
     if (i >= 0 && i < blockCount) {
       free[i] = (short) freeCount;
+      if (freeCount > 0) {
+        backTo(i);
+      }
+    }
+  }
+
+  /** Moves the cursor back to block {@code i} when it lies before the cursor (counting from this member's start). */
+  private void backTo(int i) {
+    int at = cursor.get();
+    while (Math.floorMod(i - start, blockCount) < Math.floorMod(at - start, blockCount)
+        && !cursor.compareAndSet(at, i)) {
+      at = cursor.get();
     }
   }
 
@@ -79,5 +96,6 @@ final class BlockHints {
         free[i] = UNKNOWN;
       }
     }
+    cursor.set(start);
   }
 }

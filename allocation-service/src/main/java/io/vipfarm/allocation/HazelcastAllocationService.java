@@ -26,7 +26,10 @@ import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.AllocationPage;
+import io.vipfarm.api.model.AllocationPageRequest;
 import io.vipfarm.api.model.AllocationQuery;
+import io.vipfarm.api.model.AllocationRows;
 import io.vipfarm.api.model.ConsistencyReport;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
@@ -36,6 +39,7 @@ import io.vipfarm.api.model.PoolView;
 import io.vipfarm.api.model.ReleaseResult;
 import io.vipfarm.api.model.VipfarmEvent;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -43,6 +47,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -579,6 +584,87 @@ public final class HazelcastAllocationService implements AllocationService {
     });
   }
 
+  /**
+   * One page of {@link #leases}, reading only the blocks it needs ({@link LeasePager}): for a host, user
+   * or session, the blocks of the first index entries after the page's start (found through the
+   * index's Hazelcast indexes, projected to pool and address); for an address, its block in each pool;
+   * otherwise the claimed blocks of each pool in address order. As in {@link #leases}, the blocks
+   * decide: only live leases with their current expiry come back.
+   */
+  @Override
+  public Future<AllocationPage> leasePage(AllocationPageRequest request) {
+    if (request == null || request.limit() < 1) {
+      return Future.failedFuture(VipfarmException.invalidField("limit", "must be at least 1"));
+    }
+    LeaseFilter filter = LeaseFilter.of(request.query());
+    String pool = request.query() == null ? null : request.query().pool();
+    long now = clock.getAsLong();
+    return blocking(() -> {
+      List<LeasePager.Step> steps;
+      if (filter.address() != null) {
+        steps = addressSteps(filter.address(), pool, request);
+      } else if (filter.host() != null || filter.user() != null || filter.session() != null) {
+        steps = indexSteps(filter, pool, request);
+      } else {
+        steps = blockSteps(pool, request);
+      }
+      BlockProcessors.QueryLeases op = new BlockProcessors.QueryLeases(filter, now);
+      return LeasePager.page(steps, request, keys -> blocks.executeOnKeys(keys, op));
+    });
+  }
+
+  private List<LeasePager.Step> addressSteps(String address, String pool, AllocationPageRequest request) {
+    int bits;
+    try {
+      bits = Ipv4Address.parse(address).bits();
+    } catch (RuntimeException notAnAddress) {
+      return List.of();
+    }
+    List<LeasePager.Step> steps = new ArrayList<>();
+    for (String name : pool == null ? new TreeSet<>(pools.keySet()) : Set.of(pool)) {
+      if (AllocationRows.after(name, Integer.toUnsignedLong(bits), request)) {
+        steps.add(LeasePager.Step.ofAddress(name, bits));
+      }
+    }
+    return steps;
+  }
+
+  private List<LeasePager.Step> indexSteps(LeaseFilter filter, String pool, AllocationPageRequest request) {
+    List<LeaseIndex.Spot> spots = new ArrayList<>();
+    for (LeaseIndex.Spot spot : index.project(new LeaseIndex.SpotOf(), indexPredicate(filter))) {
+      if ((pool == null || pool.equals(spot.pool))
+          && AllocationRows.after(spot.pool, Integer.toUnsignedLong(spot.address), request)) {
+        spots.add(spot);
+      }
+    }
+    spots.sort((a, b) -> {
+      int byPool = a.pool.compareTo(b.pool);
+      return byPool != 0 ? byPool : Integer.compareUnsigned(a.address, b.address);
+    });
+    List<LeasePager.Step> steps = new ArrayList<>(spots.size());
+    for (LeaseIndex.Spot spot : spots) {
+      steps.add(LeasePager.Step.ofAddress(spot.pool, spot.address));
+    }
+    return steps;
+  }
+
+  private List<LeasePager.Step> blockSteps(String pool, AllocationPageRequest request) {
+    List<LeasePager.Step> steps = new ArrayList<>();
+    Map<String, PoolRecord> records = new TreeMap<>(pool == null ? pools.getAll(pools.keySet())
+        : pools.getAll(Set.of(pool)));
+    for (PoolRecord record : records.values()) {
+      int[] numbers = record.claimedBlocks();
+      Arrays.sort(numbers);
+      for (int number : numbers) {
+        LeasePager.Step step = LeasePager.Step.ofBlock(record.name(), number);
+        if (AllocationRows.after(step.pool(), step.upTo(), request)) {
+          steps.add(step);
+        }
+      }
+    }
+    return steps;
+  }
+
   /** The blocks that can hold {@code address}: one per pool (of the named pool only, when named). */
   private Map<BlockKey, Leases> queryAddress(String address, String pool, BlockProcessors.QueryLeases op) {
     int bits;
@@ -609,8 +695,8 @@ public final class HazelcastAllocationService implements AllocationService {
     }
   }
 
-  /** The blocks the key index points at for the filter's host, user or session, read with the filter. */
-  private Map<BlockKey, Leases> queryIndexed(LeaseFilter filter, String pool, BlockProcessors.QueryLeases op) {
+  /** The key index entries of the filter's host, user and session (at least one of them is set). */
+  private Predicate<String, Location> indexPredicate(LeaseFilter filter) {
     ensureIndexes();
     List<Predicate<String, Location>> terms = new ArrayList<>();
     if (filter.host() != null) {
@@ -620,12 +706,17 @@ public final class HazelcastAllocationService implements AllocationService {
       terms.add(Predicates.equal(Location.USER, filter.user()));
     }
     if (filter.session() != null) {
-      terms.add(Predicates.equal(Location.SESSION, filter.session()));
+      terms.add(new LeaseIndex.SessionIs(filter.session()));
     }
     @SuppressWarnings("unchecked")
     Predicate<String, Location> predicate = terms.size() == 1 ? terms.get(0) : Predicates.and(terms.toArray(new Predicate[0]));
+    return predicate;
+  }
+
+  /** The blocks the key index points at for the filter's host, user or session, read with the filter. */
+  private Map<BlockKey, Leases> queryIndexed(LeaseFilter filter, String pool, BlockProcessors.QueryLeases op) {
     Set<BlockKey> keys = new LinkedHashSet<>();
-    for (Map.Entry<String, Location> e : index.entrySet(predicate)) {
+    for (Map.Entry<String, Location> e : index.entrySet(indexPredicate(filter))) {
       String keyPool = LeaseIndex.poolOf(e.getKey());
       if (pool == null || pool.equals(keyPool)) {
         keys.add(new BlockKey(keyPool, AddressBlock.numberOf(e.getValue().address)));

@@ -11,6 +11,11 @@ import io.vipfarm.api.model.Lease;
 public record HeldLease(
     int address, LeaseHolder holder, String user, long fence, long grantedAt, long expiresAt) {
 
+  /** A user's name repeats across their sessions and in the key index: one instance per member. */
+  public HeldLease {
+    user = Names.intern(user);
+  }
+
   public HeldLease withExpiresAt(long newExpiresAt) {
     return new HeldLease(address, holder, user, fence, grantedAt, newExpiresAt);
   }

@@ -4,6 +4,7 @@ import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
+import com.hazelcast.projection.Projection;
 import com.hazelcast.query.Predicate;
 import java.io.IOException;
 import java.util.Map;
@@ -37,9 +38,25 @@ final class LeaseIndex {
 
   /** The pool an index key belongs to (its first length-prefixed part). */
   static String poolOf(String indexKey) {
-    int colon = indexKey.indexOf(':');
-    int length = Integer.parseInt(indexKey, 0, colon, 10);
-    return indexKey.substring(colon + 1, colon + 1 + length);
+    return part(indexKey, 0);
+  }
+
+  /** The session of an index key (its fourth part: pool, host, boot id, session). */
+  static String sessionOf(String indexKey) {
+    return part(indexKey, 3);
+  }
+
+  /** Part {@code n} (from 0) of an index key. */
+  private static String part(String indexKey, int n) {
+    int at = 0;
+    for (int i = 0; ; i++) {
+      int colon = indexKey.indexOf(':', at);
+      int length = Integer.parseInt(indexKey, at, colon, 10);
+      if (i == n) {
+        return indexKey.substring(colon + 1, colon + 1 + length);
+      }
+      at = colon + 1 + length;
+    }
   }
 
   /** The prefix every index key of {@code pool} starts with. */
@@ -52,39 +69,37 @@ final class LeaseIndex {
   }
 
   /**
-   * Where a key's lease is, and whose it is: {@code host}, {@code session} and {@code user} are
-   * attributes of the map's Hazelcast indexes (see {@link AllocationMaps#configure}), so that the
-   * allocations of a host, session or user are found without reading every block. Identity (equals,
-   * the Bind check) is address and fence only.
+   * Where a key's lease is, and whose it is: {@code host} and {@code user} are attributes of the map's
+   * Hazelcast indexes (see {@link AllocationMaps#leaseIndexIndexes}), so that the allocations of a host
+   * or user are found without reading every block; a session is found by its key ({@link SessionIs}),
+   * which already holds it (an entry is kept on two members for every lease: no string it need not
+   * hold). Identity (equals, the Bind check) is address and fence only.
    */
   static final class Location implements IdentifiedDataSerializable {
     /** Attribute names of the indexed fields (read by Hazelcast through reflection). */
     static final String HOST = "host";
-    static final String SESSION = "session";
     static final String USER = "user";
 
     int address;
     long fence;
     String host;
-    String session;
     String user;
 
     public Location() {}
 
     Location(int address, long fence) {
-      this(address, fence, null, null, null);
+      this(address, fence, null, null);
     }
 
-    Location(int address, long fence, String host, String session, String user) {
+    Location(int address, long fence, String host, String user) {
       this.address = address;
       this.fence = fence;
-      this.host = host;
-      this.session = session;
-      this.user = user;
+      this.host = Names.intern(host);
+      this.user = Names.intern(user);
     }
 
     static Location of(HeldLease lease) {
-      return new Location(lease.address(), lease.fence(), lease.holder().hostId(), lease.holder().sessionId(), lease.user());
+      return new Location(lease.address(), lease.fence(), lease.holder().hostId(), lease.user());
     }
 
     @Override
@@ -117,7 +132,6 @@ final class LeaseIndex {
       out.writeInt(address);
       out.writeLong(fence);
       out.writeString(host);
-      out.writeString(session);
       out.writeString(user);
     }
 
@@ -125,9 +139,8 @@ final class LeaseIndex {
     public void readData(ObjectDataInput in) throws IOException {
       address = in.readInt();
       fence = in.readLong();
-      host = in.readString();
-      session = in.readString();
-      user = in.readString();
+      host = Names.intern(in.readString());
+      user = Names.intern(in.readString());
     }
   }
 
@@ -262,5 +275,103 @@ final class LeaseIndex {
     public void readData(ObjectDataInput in) throws IOException {
       prefix = in.readString();
     }
+  }
+
+  /** Index entries of one session (of any host, pool or boot): read from the key. */
+  static final class SessionIs implements Predicate<String, Location>, IdentifiedDataSerializable {
+    String session;
+
+    public SessionIs() {}
+
+    SessionIs(String session) {
+      this.session = session;
+    }
+
+    @Override
+    public boolean apply(Map.Entry<String, Location> entry) {
+      return session.equals(sessionOf(entry.getKey()));
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.PRED_SESSION;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(session);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      session = in.readString();
+    }
+  }
+
+  /**
+   * Where an entry's lease is, and nothing else: what a host, user or session query needs from the
+   * index (its pool and address), without shipping the key and the strings of every entry.
+   */
+  static final class Spot implements IdentifiedDataSerializable {
+    String pool;
+    int address;
+
+    public Spot() {}
+
+    Spot(String pool, int address) {
+      this.pool = pool;
+      this.address = address;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.SPOT;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(pool);
+      out.writeInt(address);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      pool = in.readString();
+      address = in.readInt();
+    }
+  }
+
+  /** Projects an index entry to its {@link Spot}. */
+  static final class SpotOf implements Projection<Map.Entry<String, Location>, Spot>, IdentifiedDataSerializable {
+    @Override
+    public Spot transform(Map.Entry<String, Location> entry) {
+      return new Spot(poolOf(entry.getKey()), entry.getValue().address);
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.PROJ_SPOT;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) {}
+
+    @Override
+    public void readData(ObjectDataInput in) {}
   }
 }

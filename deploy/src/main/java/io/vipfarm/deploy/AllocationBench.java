@@ -49,17 +49,21 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class AllocationBench {
   static final String USAGE = String.join("\n",
-      "vipfarm bench allocate --members N --sessions S [--rate R] [--pool-prefix P] [--fill F] [--concurrency C]",
+      "vipfarm bench allocate --members N --sessions S [--rate R] [--pool-prefix P] [--fill F] [--concurrency C] [--warmup W]",
       "  --members N       Hazelcast members started in this JVM (default 1)",
       "  --sessions S      new sessions to acquire a lease for (default 10000)",
       "  --rate R          at most R requests per second (default: as fast as possible)",
       "  --pool-prefix P   pool size as a prefix length, 8..30 (default 16)",
       "  --fill F          percent of the pool leased before measuring, 0..99 (default 0)",
-      "  --concurrency C   requests in flight (default 64)");
+      "  --concurrency C   requests in flight (default 64)",
+      "  --warmup W        unmeasured acquires first, in a pool of their own (127.64.0.0/10; default 0)");
 
   private static final String ECHO = "vipfarm.bench.echo";
 
-  record Options(int members, int sessions, int rate, int prefix, int fill, int concurrency) {}
+  record Options(int members, int sessions, int rate, int prefix, int fill, int concurrency, int warmup) {}
+
+  /** The warm-up pool: outside every measured pool (127.128.0.0/9 and 127.200.0.0/13 or smaller), but not with a /8. */
+  private static final String WARMUP_CIDR = "127.64.0.0/10";
 
   private AllocationBench() {}
 
@@ -74,6 +78,7 @@ public final class AllocationBench {
     int prefix = 16;
     int fill = 0;
     int concurrency = 64;
+    int warmup = 0;
     for (CommandOption option : CommandOption.parse(args.subList(1, args.size()))) {
       String name = option.name();
       String value = option.value();
@@ -84,6 +89,7 @@ public final class AllocationBench {
         case "--pool-prefix" -> prefix = number(name, value, 8, 30);
         case "--fill" -> fill = number(name, value, 0, 99);
         case "--concurrency" -> concurrency = number(name, value, 1, 4096);
+        case "--warmup" -> warmup = number(name, value, 0, 4_000_000);
         default -> throw new UsageException("bench: unknown option '" + name + "'\n" + USAGE);
       }
     }
@@ -93,7 +99,10 @@ public final class AllocationBench {
       throw new UsageException("bench: a /" + prefix + " has " + usable + " usable addresses, fewer than "
           + filled + " pre-filled + " + sessions + " sessions");
     }
-    return new Options(members, sessions, rate, prefix, fill, concurrency);
+    if (warmup > 0 && prefix == 8) {
+      throw new UsageException("bench: --warmup needs a pool of its own, which a /8 pool leaves no room for");
+    }
+    return new Options(members, sessions, rate, prefix, fill, concurrency, warmup);
   }
 
   private static int number(String name, String value, int min, int max) {
@@ -144,6 +153,13 @@ public final class AllocationBench {
       // a host query, as the gateway makes: the lease index gets its host and user indexes (added by
       // the first query that needs them), so that the acquires below pay for keeping them up to date
       await(clients.get(0).leases(new AllocationQuery("bench-host", null, null, pool, null)));
+      if (o.warmup() > 0) {
+        // the JIT and the members' caches warm up on another pool, so the measured pool's fill is as asked
+        await(clients.get(0).putPool(new PoolSpec("warmup", WARMUP_CIDR, null, null, 3600)));
+        long t = System.nanoTime();
+        drive(nodes, clients, "warmup", "warm", o.warmup(), o.concurrency(), 0, null);
+        out.printf("warm-up: %d acquires in another pool in %.1f s%n", o.warmup(), (System.nanoTime() - t) / 1e9);
+      }
       long fillCount = created.size() * o.fill() / 100;
       if (fillCount > 0) {
         long t = System.nanoTime();
@@ -158,8 +174,12 @@ public final class AllocationBench {
       long heapBefore = heapAfterGc();
       long[] latencies = new long[o.sessions()];
       long start = System.nanoTime();
+      long cpuStart = processCpuNanos();
       drive(nodes, clients, pool, "s", o.sessions(), o.concurrency(), o.rate(), latencies);
       double seconds = (System.nanoTime() - start) / 1e9;
+      // CPU time of the whole process (all members and the client) per acquire: unlike leases/s it hardly
+      // moves with what else the shared machine runs, so runs at different times compare
+      double cpuUsPerLease = (processCpuNanos() - cpuStart) / 1e3 / o.sessions();
       long heapAfter = heapAfterGc();
 
       List<Lease> leases = await(clients.get(0).leases(new AllocationQuery(null, null, null, pool, null)));
@@ -177,6 +197,7 @@ public final class AllocationBench {
       double heapPer100k = (heapAfter - heapBefore) / (1024.0 * 1024.0) * 100_000.0 / o.sessions();
       out.printf("acquired %d leases in %.2f s: %.0f leases/s, p50 %.2f ms, p99 %.2f ms (%.0f%% of the bus baseline)%n",
           o.sessions(), seconds, rate, p50, p99, 100 * rate / baseline);
+      out.printf("CPU: %.0f µs per lease (all members and the client)%n", cpuUsPerLease);
       out.printf("uniqueness: %d live leases, %d distinct addresses, %d anomalies in the consistency check%n",
           leases.size(), distinct.size(), report.anomalies().size());
       out.printf("heap used after GC: %.1f MB before, %.1f MB after: %.1f MB per 100k leases (all %d members, backups included)%n",
@@ -186,13 +207,15 @@ public final class AllocationBench {
           .put("sessions", o.sessions())
           .put("poolPrefix", o.prefix())
           .put("fillPercent", o.fill())
+          .put("warmup", o.warmup())
           .put("leasesPerSecond", round(rate))
           .put("p50Ms", round(p50))
           .put("p99Ms", round(p99))
           .put("duplicates", duplicates)
           .put("anomalies", report.anomalies().size())
           .put("heapMbPer100kLeases", round(heapPer100k))
-          .put("baselineRequestsPerSecond", round(baseline));
+          .put("baselineRequestsPerSecond", round(baseline))
+          .put("cpuUsPerLease", round(cpuUsPerLease));
       out.println(json.encode());
       return json;
     } finally {
@@ -300,6 +323,10 @@ public final class AllocationBench {
         echo(vertx, body, count, next, done);
       }
     });
+  }
+
+  private static long processCpuNanos() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   private static long heapAfterGc() throws InterruptedException {

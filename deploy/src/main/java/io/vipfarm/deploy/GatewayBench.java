@@ -248,9 +248,11 @@ public final class GatewayBench {
       }
 
       Stats health = measure("GET /health", i -> "/health", null, o.warmup(), o.requests());
+      double healthCpu = lastCpuMsPerRequest;
       Stats byHost = measure("GET /api/v1/allocations?host=H (" + Math.min(perHost, 500) + " of " + perHost
           + " rows per page)", i -> "/api/v1/allocations?host=" + hostId(i % hosts), readerToken, o.warmup(),
           o.requests());
+      double byHostCpu = lastCpuMsPerRequest;
       Stats firstPage = o.pageRequests() == 0 ? null
           : measure("GET /api/v1/allocations (first page of " + o.leases() + ")", i -> "/api/v1/allocations",
               readerToken, Math.min(3, o.pageRequests()), o.pageRequests());
@@ -264,7 +266,9 @@ public final class GatewayBench {
           .put("healthP50Ms", health.p50())
           .put("healthP99Ms", health.p99())
           .put("allocationsByHostP50Ms", byHost.p50())
-          .put("allocationsByHostP99Ms", byHost.p99());
+          .put("allocationsByHostP99Ms", byHost.p99())
+          .put("healthCpuMsPerRequest", healthCpu)
+          .put("allocationsByHostCpuMsPerRequest", byHostCpu);
       if (firstPage != null) {
         json.put("allocationsFirstPageP50Ms", firstPage.p50()).put("allocationsFirstPageP99Ms", firstPage.p99());
       }
@@ -399,13 +403,24 @@ public final class GatewayBench {
       String of(int i);
     }
 
+    private double lastCpuMsPerRequest;
+
+    private static long processCpuNanos() {
+      return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+          .getOperatingSystemMXBean()).getProcessCpuTime();
+    }
+
     private Stats measure(String what, Uri uri, String token, int warmup, int count) throws Exception {
       if (warmup > 0) {
         latencies(uri, token, warmup);
       }
+      long cpuBefore = processCpuNanos();
       Stats stats = Stats.of(latencies(uri, token, count));
-      out.printf(Locale.ROOT, "%-60s n=%d p50 %.2f ms  p99 %.2f ms  max %.2f ms%n", what, count, stats.p50(),
-          stats.p99(), stats.max());
+      // CPU time of this whole process (node and client) per request: unlike the latencies, it hardly
+      // moves with what else the shared machine runs, so runs at different times compare
+      lastCpuMsPerRequest = Math.round((processCpuNanos() - cpuBefore) / 1e4 / count) / 100.0;
+      out.printf(Locale.ROOT, "%-60s n=%d p50 %.2f ms  p99 %.2f ms  max %.2f ms  cpu %.2f ms/request%n", what,
+          count, stats.p50(), stats.p99(), stats.max(), lastCpuMsPerRequest);
       return stats;
     }
 

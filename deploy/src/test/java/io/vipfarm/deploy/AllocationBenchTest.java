@@ -18,16 +18,18 @@ class AllocationBenchTest {
   void tinyBenchmark() throws Exception {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
-    int code = AllocationBench.main(List.of("allocate", "--members", "1", "--sessions", "200", "--pool-prefix", "22", "--fill", "10"), out);
+    int code = AllocationBench.main(List.of("allocate", "--members", "1", "--sessions", "200", "--pool-prefix", "22", "--fill", "10", "--warmup", "100"), out);
     String[] lines = bytes.toString(StandardCharsets.UTF_8).strip().split("\n");
     JsonObject json = new JsonObject(lines[lines.length - 1]);
     assertThat(code).isZero();
     assertThat(json.getInteger("members")).isEqualTo(1);
     assertThat(json.getInteger("sessions")).isEqualTo(200);
+    assertThat(json.getInteger("warmup")).isEqualTo(100);
     assertThat(json.getLong("duplicates")).isZero();
     assertThat(json.getDouble("leasesPerSecond")).isPositive();
     assertThat(json.getDouble("p99Ms")).isGreaterThanOrEqualTo(json.getDouble("p50Ms")).isPositive();
     assertThat(json.containsKey("heapMbPer100kLeases")).isTrue();
+    assertThat(json.getDouble("cpuUsPerLease")).isPositive();
     assertThat(lines.length).isGreaterThan(3);
   }
 
@@ -39,6 +41,8 @@ class AllocationBenchTest {
     assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--pool-prefix", "24", "--sessions", "300")))
         .hasMessageContaining("254 usable");
     assertThatThrownBy(() -> AllocationBench.parse(List.of("nothing"))).isInstanceOf(UsageException.class);
+    assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--warmup", "10", "--pool-prefix", "8")))
+        .hasMessageContaining("/8");
   }
 
   @Test

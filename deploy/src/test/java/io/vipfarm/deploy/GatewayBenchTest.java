@@ -33,7 +33,7 @@ class GatewayBenchTest {
     assertThat(result.getInteger("missedDeliveries")).isZero();
     assertThat(result.getInteger("duplicateDeliveries")).isZero();
     for (String figure : List.of("healthP99Ms", "allocationsByHostP50Ms", "allocationsByHostP99Ms", "eventP50Ms",
-        "eventP99Ms")) {
+        "eventP99Ms", "healthCpuMsPerRequest", "allocationsByHostCpuMsPerRequest")) {
       assertThat(result.getDouble(figure)).as(figure).isPositive();
     }
   }

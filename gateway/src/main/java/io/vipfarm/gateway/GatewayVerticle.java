@@ -441,9 +441,15 @@ public final class GatewayVerticle extends VerticleBase {
     Paging.Request page = Paging.Request.of(ctx);
     AllocationQuery query = new AllocationQuery(ctx.queryParams().get("host"), ctx.queryParams().get("session"),
         ctx.queryParams().get("user"), ctx.queryParams().get("pool"), ctx.queryParams().get("address"));
-    allocations.leases(query)
-        .map(leases -> Paging.page(ctx, page, leases.stream().map(AllocationView::of).toList(), AllocationView::sortKey))
-        .onSuccess(rows -> respond(ctx, 200, rows))
+    // the service pages and encodes the rows (only the page crosses the bus, as one string)
+    allocations.leasePage(AllocationCursor.request(query, page))
+        .onSuccess(rows -> {
+          String next = AllocationCursor.next(rows);
+          if (next != null) {
+            Paging.setNext(ctx, Paging.cursorOf(next));
+          }
+          ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(rows.rows());
+        })
         .onFailure(ctx::fail);
   }
 

@@ -5,7 +5,9 @@ import io.vipfarm.api.Addresses;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.ServiceEndpoint;
+import io.vipfarm.api.model.AllocationPageRequest;
 import io.vipfarm.api.model.AllocationQuery;
+import io.vipfarm.api.model.AllocationRows;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.PoolSpec;
 import io.vipfarm.api.model.PoolView;
@@ -33,7 +35,9 @@ final class FakeAllocationService extends FakeService {
         .on(AllocationService.Actions.DELETE_POOL, json -> deletePool(json.getString("name")))
         .on(AllocationService.Actions.LIST_POOLS,
             json -> Future.succeededFuture(pools.values().stream().map(FakeAllocationService::view).toList()))
-        .on(AllocationService.Actions.LEASES, AllocationQuery.class, this::query);
+        .on(AllocationService.Actions.LEASES, AllocationQuery.class, this::query)
+        .on(AllocationService.Actions.LEASE_PAGE, AllocationPageRequest.class,
+            request -> query(request.query()).map(leases -> AllocationRows.page(leases, request)));
   }
 
   private Future<PoolView> putPool(PoolSpec spec) {

@@ -209,6 +209,13 @@ class GatewayProductTest {
         .isEqualTo("limit");
     assertThat(problem(http.get("/api/v1/hosts?cursor=!!"), 400, "invalid_field").getString("field"))
         .isEqualTo("cursor");
+    // an allocations cursor is a pool and an address; anything else is refused, naming the cursor
+    assertThat(problem(http.get("/api/v1/allocations?cursor=" + Paging.cursorOf("no-address")), 400, "invalid_field")
+        .getString("field")).isEqualTo("cursor");
+    // cursors of the earlier format (pool, zero-padded address, holder) still continue after their row
+    HttpResponse<Buffer> legacy = http.get("/api/v1/allocations?host=h1&limit=3&cursor="
+        + Paging.cursorOf("default\u00002137260122\u0000h1\u00003\u0000"));
+    assertThat(legacy.bodyAsJsonArray().getJsonObject(0).getString("address")).isEqualTo("127.100.0.120");
   }
 
   @Test

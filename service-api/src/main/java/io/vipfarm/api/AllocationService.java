@@ -4,7 +4,10 @@ import io.vertx.core.Future;
 import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.bus.EventBusClient;
 import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.AllocationPage;
+import io.vipfarm.api.model.AllocationPageRequest;
 import io.vipfarm.api.model.AllocationQuery;
+import io.vipfarm.api.model.AllocationRows;
 import io.vipfarm.api.model.ConsistencyReport;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseRef;
@@ -53,6 +56,15 @@ public interface AllocationService {
   Future<List<Lease>> leases(AllocationQuery query);
 
   /**
+   * One page of the live leases matching the request's query, as the gateway's rows
+   * ({@link AllocationRows}), in pool, then address order. The default pages {@link #leases}; an
+   * implementation with many leases reads only what the page needs.
+   */
+  default Future<AllocationPage> leasePage(AllocationPageRequest request) {
+    return leases(request.query()).map(all -> AllocationRows.page(all, request));
+  }
+
+  /**
    * Checks every lease against its pool and the rules, and the bookkeeping against the leases; reads
    * only. The default refuses, for implementations that hold no leases of their own.
    */
@@ -70,6 +82,7 @@ public interface AllocationService {
     String RENEW = "renew";
     String RELEASE = "release";
     String LEASES = "leases";
+    String LEASE_PAGE = "leasePage";
     String CHECK = "check";
   }
 
@@ -113,6 +126,11 @@ public interface AllocationService {
       @Override
       public Future<List<Lease>> leases(AllocationQuery query) {
         return bus.callList(Actions.LEASES, query, Lease.class);
+      }
+
+      @Override
+      public Future<AllocationPage> leasePage(AllocationPageRequest request) {
+        return bus.call(Actions.LEASE_PAGE, request, AllocationPage.class);
       }
 
       @Override

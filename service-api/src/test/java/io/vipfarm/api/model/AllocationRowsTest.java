@@ -1,0 +1,60 @@
+package io.vipfarm.api.model;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+
+class AllocationRowsTest {
+
+  private static Lease lease(String pool, String address, String session) {
+    return new Lease(address, pool, new LeaseKey("h", "b", session, null), null, 1, 1, 0);
+  }
+
+  @Test
+  @DisplayName("a row is the JSON a generic encoder gives, whatever the strings hold")
+  void rowIsJson() {
+    String odd = "q\"b\\s\u0001\n\tü€";
+    StringBuilder out = new StringBuilder();
+    AllocationRows.append(out, "127.0.0.9", "p", odd, "7", null, odd, 1_893_553_445_000L);
+    assertThat(new JsonObject(out.toString())).isEqualTo(new JsonObject()
+        .put("address", "127.0.0.9").put("pool", "p").put("host", odd).put("sessionId", "7").putNull("program")
+        .put("user", odd).put("expiresAt", "2030-01-02T03:04:05Z"));
+    assertThat(out.toString()).startsWith("{\"address\":\"127.0.0.9\",\"pool\":\"p\",\"host\":");
+  }
+
+  @Test
+  @DisplayName("addresses order numerically; text that is no address sorts last")
+  void addressOrder() {
+    assertThat(AllocationRows.addressOrder("127.100.0.30")).isLessThan(AllocationRows.addressOrder("127.100.0.120"));
+    assertThat(AllocationRows.addressOrder("255.255.255.255")).isEqualTo(0xFFFF_FFFFL);
+    for (String bad : new String[] {"1.2.3", "1.2.3.4.5", "1.2.3.256", "a.b.c.d", "1..2.3", ""}) {
+      assertThat(AllocationRows.addressOrder(bad)).as(bad).isEqualTo(Long.MAX_VALUE);
+    }
+  }
+
+  @Test
+  @DisplayName("pages in memory: pool, then address; each page after the last row of the one before")
+  void pagesInMemory() {
+    List<Lease> leases = List.of(lease("b", "127.0.0.2", "1"), lease("a", "127.0.0.120", "2"),
+        lease("a", "127.0.0.30", "3"), lease("b", "127.0.0.1", "4"), lease("a", "127.0.0.31", "5"));
+    List<String> seen = new ArrayList<>();
+    AllocationPageRequest request = AllocationPageRequest.first(AllocationQuery.all(), 2);
+    int pages = 0;
+    while (true) {
+      AllocationPage page = AllocationRows.page(leases, request);
+      pages++;
+      new JsonArray(page.rows()).forEach(r -> seen.add(((JsonObject) r).getString("sessionId")));
+      if (!page.more()) {
+        break;
+      }
+      request = new AllocationPageRequest(request.query(), 2, page.lastPool(), page.lastAddress());
+    }
+    assertThat(pages).isEqualTo(3);
+    assertThat(seen).containsExactly("3", "5", "2", "4", "1");
+  }
+}

@@ -29,6 +29,7 @@
  * it would match.
  */
 #include <linux/bpf.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
@@ -79,6 +80,17 @@ struct {
   __type(key, int);
   __type(value, struct vfb_sock);
 } socks SEC(".maps");
+
+/*
+ * The one kernel-internal field we read: IPV6_V6ONLY of the socket (bpf_getsockopt does not offer
+ * it). CO-RE: only the names matter, libbpf finds the offsets in the running kernel's BTF.
+ */
+struct sock_common {
+  unsigned char skc_ipv6only : 1;
+} __attribute__((preserve_access_index));
+struct sock {
+  struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
 
 /* What one call works with: the session, and its rules resolved for this program. */
 struct hook {
@@ -438,6 +450,16 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
   return 1;
 }
 
+/* IPV6_V6ONLY is set (or cannot be read: then ::ffff:V is not risked). */
+static __always_inline int v6only(const struct bpf_sock_addr *ctx) {
+  struct bpf_sock *sk = ctx->sk;
+  if (!sk) return 1;
+  struct sock *s = ctx->type == SOCK_STREAM ? (struct sock *)bpf_skc_to_tcp6_sock(sk)
+                                            : (struct sock *)bpf_skc_to_udp6_sock(sk);
+  if (!s) return 1;
+  return BPF_CORE_READ_BITFIELD(&s->__sk_common, skc_ipv6only);
+}
+
 /* A native IPv6 address on an AF_INET6 socket. */
 static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, const __u32 *a) {
   struct hook h;
@@ -462,11 +484,7 @@ static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, c
   }
   /* :: or a host address, bound with V: ::ffff:V, which needs a dual-stack socket. */
   if (call == CALL_BIND && (h.flags & VFB_P_VIP) && (is_any6(a) || is_host(s, a))) {
-    int v6only = 0;
-    if (bpf_getsockopt(ctx, 41 /* SOL_IPV6 */, 26 /* IPV6_V6ONLY */, &v6only, sizeof v6only) != 0 ||
-        v6only) {
-      return 1;
-    }
+    if (v6only(ctx)) return 1;
     __u32 real[4];
     mapped(real, h.vip);
     write6(ctx, real);

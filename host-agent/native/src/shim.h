@@ -184,6 +184,8 @@ struct vf_fd_state {
   struct in6_addr local_shown;
   bool has_remote;
   struct in_addr remote_real;
+  /* the program used ::1 where the kernel has the session's loopback6 (locally / as the peer) */
+  bool local_lb6, remote_lb6;
 };
 
 /* Cheap (one relaxed load): is anything recorded for fd? */
@@ -199,6 +201,8 @@ void vf_fd_clear_range(unsigned int first, unsigned int last);
 void vf_fd_copy(int from, int to);
 void vf_fd_record_local(int fd, struct in_addr real, const struct in6_addr *shown);
 void vf_fd_record_remote(int fd, struct in_addr real);
+/* ::1 became the session's loopback6: by a bind (local and remote) or a connect/send (remote). */
+void vf_fd_record_lb6(int fd, bool local);
 /*
  * accept(listener) returned fd: fd gets the listener's remote part, and its local part unless the
  * listener was bound to a wildcard (a connection really arrives at V; V is shown).
@@ -212,6 +216,8 @@ void vf_fd_accepted(int listener, int fd);
  */
 bool vf_show_local(const struct vf_fd_state *s, void *addr, socklen_t present);
 bool vf_show_remote(const struct vf_fd_state *s, void *addr, socklen_t present);
+/* An AF_INET6 address equal to lb6 (the session's loopback6) is shown as ::1. */
+bool vf_show_lb6(const struct in6_addr *lb6, void *addr, socklen_t present);
 
 /* ---- the host's own name (hostname.c) ----------------------------------------------------- */
 

@@ -214,6 +214,13 @@ QS=$(port)
 start pdyn "$PLAIN" env LD_PRELOAD="$LIB" VIPFARM_SESSION=31 VIPFARM_RUN_DIR="$TMP/run" \
   "$DYN" serve tcp 4 127.0.0.1 "$QS" pdyn > /dev/null
 expect "preload only: a plain dynamic program IS rewritten (control)" "$(listeners)" "*127.0.0.32:$QS*"
+Q6=$(port)
+expect "preload: the shim honours loopback6 too: ::1 shown as ::1" \
+  "$(start p6 "$PLAIN" env LD_PRELOAD="$LIB" VIPFARM_SESSION=31 VIPFARM_RUN_DIR="$TMP/run" \
+    "$DYN" serve tcp 6 ::1 "$Q6" p6)" "ready [[]fd00:5f::20]:$Q6 shown [[]::1]:$Q6"
+expect "preload: a session client reaches it through ::1, peer shown as ::1" \
+  "$(preload 31 "$DYN" connect tcp 6 ::1 "$Q6" | tr '\n' ' ')" \
+  "local * remote [[]fd00:5f::20]:$Q6 shown [[]::1]:$Q6 reply p6 "
 expect "preload only: the setuid client misses its session's server" \
   "$(preload 31 setpriv --reuid=65534 --regid=65534 --clear-groups "$TMP/vf-suid" connect tcp 4 127.0.0.1 "$QS")" \
   "error connect: Connection refused"

@@ -25,8 +25,8 @@
  * Program names: the thread's command name (bpf_get_current_comm, at most 15 bytes) is matched
  * against the session's compiled globs once per (session cgroup, name, rules generation) and the
  * result kept in an LRU map; the matcher is a bit-parallel NFA with fixed loop bounds. A name of
- * 15 bytes may have been cut by the kernel: it matches a glob that some longer name starting with
- * it would match.
+ * 15 bytes may have been cut by the kernel: it also matches when the glob's text runs on past the
+ * cut (its last byte matched by a literal, '?' or set element).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -127,25 +127,27 @@ __attribute__((noinline)) int glob_match(const struct vfb_glob *g, const struct 
   __u64 stars = g->star_mask;
   __u64 state = closure(1, stars);
   __u64 accepted = 0;
+  __u64 literal = 0; /* the states the previous byte reached through a non-'*' element */
   for (int i = 0; i < VFB_COMM_LEN; i++) {
     __u64 c = (__u8)name->c[i];
     __u64 at_end = (c - 1) >> 63; /* 1 when c == 0 */
     accepted |= (state >> n) & at_end;
     if (i == VFB_COMM_LEN - 1) {
-      /* A 15-byte name may be a longer one cut by the kernel: it matches when some name that
-         starts with it would (any live state can still reach the end). */
+      /* A 15-byte name may be a longer one cut by the kernel: it also matches when its last byte
+         was matched by a literal, '?' or set element (the glob's text runs on past the cut). */
       __u64 full = (0 - (__u64)(__u8)name->c[VFB_COMM_LEN - 2]) >> 63;
-      accepted |= full & ((state | (0 - state)) >> 63);
+      accepted |= full & ((literal | (0 - literal)) >> 63);
     }
     __u64 next = 0;
+    literal = 0;
     for (int k = 0; k < VFB_GLOB_ELEMS; k++) {
       __u64 on = (state >> k) & 1;
       __u64 star = (stars >> k) & 1;
       __u64 in = (g->sets[k][c >> 3] >> (c & 7)) & 1;
       next |= (on & star & (at_end ^ 1)) << k;
-      next |= (on & in & (star ^ 1)) << (k + 1);
+      literal |= (on & in & (star ^ 1)) << (k + 1);
     }
-    state = closure(next, stars);
+    state = closure(next | literal, stars);
   }
   return accepted & 1;
 }

@@ -247,15 +247,21 @@ expect "getsockname after bind 0.0.0.0 with V shows 0.0.0.0" \
   "$(run_in "$PARENT/s31" "$STATIC" bind tcp 4 0.0.0.0 0)" "bound 0.0.0.0:* shown 0.0.0.0:*"
 expect "a v6only :: bind is left alone (::ffff:V impossible)" \
   "$(run_in "$PARENT/s31" "$STATIC" bind tcp 6 :: 0 v6only)" "bound [[]::]:* shown [[]::]:*"
-write_rules "$TMP/s32b.rules" "${rules32[@]:0:5}" "excluded-ports $Q" "program-vip vf-kprobe-dy? 127.100.32.9" \
-  "isolation on"
+# Per-program VIPs by command name. The static binary's name vf-kprobe-static is cut by the kernel
+# to 15 bytes (vf-kprobe-stati); *-helper comes first and must not capture it.
+write_rules "$TMP/s32b.rules" "${rules32[@]:0:5}" "excluded-ports $Q" "program-vip *-helper 127.100.32.7" \
+  "program-vip vf-kprobe-dy? 127.100.32.9" "program-vip vf-kprobe-stat[a-z]c 127.100.32.6" "isolation on"
 "$BPF" set --pin "$PIN" --cgroup "$PARENT/s32" --rules "$TMP/s32b.rules"
+cp "$DYN" "$TMP/vf-other"
 X=$(port)
 start x32 "$PARENT/s32" "$STATIC" serve tcp 4 0.0.0.0 "$X" x32 > /dev/null
 start y32 "$PARENT/s32" "$DYN" serve tcp 6 :: "$X" y32 > /dev/null
+start z32 "$PARENT/s32" "$TMP/vf-other" serve tcp 4 0.0.0.0 "$X" z32 > /dev/null
 l=$(listeners)
-expect "per-program VIP: the glob matches the command name vf-kprobe-dyn" "$l" "*ffff:127.100.32.9]:$X*"
-expect "per-program VIP: other programs keep the session's VIP" "$l" "*127.100.32.1:$X*"
+expect "per-program VIP: vf-kprobe-dy? matches the command name vf-kprobe-dyn" "$l" "*ffff:127.100.32.9]:$X *"
+expect "per-program VIP: a cut 15-byte name matches a glob running on past the cut ([a-z] set)" \
+  "$l" "*127.100.32.6:$X *"
+expect "per-program VIP: other programs keep the session's VIP" "$l" "*127.100.32.1:$X *"
 expect "an excluded port is never rewritten (the preload's 127.0.0.1:P is in the way)" \
   "$(run_in "$PARENT/s32" "$STATIC" connect tcp 4 127.0.0.1 "$Q" | tail -1)" "reply pc31"
 "$BPF" set --pin "$PIN" --cgroup "$PARENT/s32" --rules "$TMP/run/sessions/32.rules"

@@ -480,7 +480,7 @@ if command -v socat > /dev/null; then
   expect "session 21 socat UDP-RECVFROM on the same 127.0.0.1:$UP" "$first_line" "*receiving on *:$UP"
   for s in 20 21; do
     expect "session $s socat UDP client to 127.0.0.1:$UP gets its own session's echo" \
-      "$(echo ping | in_session $s socat -T 3 - "UDP:127.0.0.1:$UP" 2>&1)" "s$s-udp-echo"
+      "$(echo ping | in_session $s socat -T 10 - "UDP:127.0.0.1:$UP" 2>&1)" "s$s-udp-echo"
   done
 else
   echo "skip socat: not installed"

@@ -20,6 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+_Static_assert(VF_GLOBS_LOOPBACK == (int)VFB_GLOBS_LOOPBACK && VF_GLOBS_VIP == (int)VFB_GLOBS_VIP &&
+                   VF_GLOBS_PREFER == (int)VFB_GLOBS_PREFER &&
+                   VF_GLOBS_PROGRAM_VIP == (int)VFB_GLOBS_PROGRAM_VIP,
+               "the shim's glob lists and the kernel's must agree");
+_Static_assert(VF_MAX_FILE_GLOBS <= VFB_MAX_GLOBS && VF_MAX_ALLOW_UIDS <= VFB_MAX_UIDS &&
+                   VF_MAX_EXCLUDED_PORTS <= VFB_MAX_PORTS && VF_MAX_HOST_ADDRESSES <= VFB_MAX_HOSTS,
+               "a parsed file must fit the map value");
+
 static int read_file(const char *path, char *buf, size_t cap, size_t *len) {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
@@ -75,11 +83,18 @@ static int compile(const struct vf_rules_file *f, struct vfb_session *s) {
   s->n_hosts = f->n_host_addresses;
   memcpy(s->hosts, f->host_addresses, f->n_host_addresses * sizeof s->hosts[0]);
   snprintf(s->session, sizeof s->session, "%s", f->session);
-  s->n_globs = f->n_globs;
+  /* A list holding "*" is every program: no glob to match in the kernel (the common per-session
+     policy then costs no command-name lookup at all). */
+  int all[4] = {0};
+  for (unsigned i = 0; i < f->n_globs; i++) all[f->globs[i].list] |= strcmp(f->globs[i].glob, "*") == 0;
+  if (all[VF_GLOBS_LOOPBACK]) s->flags &= ~(__u32)VFB_LOOPBACK_PROGRAMS;
+  if (all[VF_GLOBS_VIP]) s->flags &= ~(__u32)VFB_VIP_PROGRAMS;
   for (unsigned i = 0; i < f->n_globs; i++) {
+    enum vf_glob_list list = f->globs[i].list;
+    if ((list == VF_GLOBS_LOOPBACK || list == VF_GLOBS_VIP) && all[list]) continue;
     char error[160];
-    struct vfb_glob *g = &s->globs[i];
-    g->list = (__u8)f->globs[i].list; /* enum vf_glob_list and vfb_glob_list agree */
+    struct vfb_glob *g = &s->globs[s->n_globs++];
+    g->list = (__u8)list; /* enum vf_glob_list and vfb_glob_list agree */
     g->ip = f->globs[i].ip.s_addr;
     if (vfb_glob_compile(f->globs[i].glob, g, error, sizeof error) != 0) return vfb_fail("%s", error);
   }

@@ -215,13 +215,9 @@ static __always_inline void resolve(struct hook *h) {
   bpf_map_update_elem(&progs, &key, &value, BPF_ANY);
 }
 
-/* Finds the caller's session (its cgroup or an ancestor below the parent); false: none. */
-static __always_inline int begin(struct hook *h) {
+/* The caller's session: its cgroup or an ancestor at most VFB_ANCESTOR_LEVELS below the parent. */
+static __always_inline struct vfb_session *find_session(__u64 *cgroup_id) {
   __u32 zero = 0;
-  h->s = 0;
-  h->cgroup_id = 0;
-  h->flags = 0;
-  h->vip = 0;
   struct vfb_config *cfg = bpf_map_lookup_elem(&config, &zero);
   if (!cfg || cfg->session_level == 0) return 0;
   __u32 level = cfg->session_level;
@@ -230,13 +226,22 @@ static __always_inline int begin(struct hook *h) {
     if (id == 0) return 0;
     struct vfb_session *s = bpf_map_lookup_elem(&sessions, &id);
     if (s) {
-      h->s = s;
-      h->cgroup_id = id;
-      resolve(h);
-      return 1;
+      *cgroup_id = id;
+      return s;
     }
   }
   return 0;
+}
+
+/* Finds the caller's session and its rules for this program; false: not in a session. */
+static __always_inline int begin(struct hook *h) {
+  h->cgroup_id = 0;
+  h->flags = 0;
+  h->vip = 0;
+  h->s = find_session(&h->cgroup_id);
+  if (!h->s) return 0;
+  resolve(h);
+  return 1;
 }
 
 /* ---- rule helpers ------------------------------------------------------------------------- */
@@ -319,6 +324,10 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, __u32 which, con
   if (!sk) return;
   struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
   if (!st) return;
+  if ((st->flags & which) && which == VFB_S_REMOTE && same6(st->remote_real, real) &&
+      same6(st->remote_shown, shown)) {
+    return; /* a socket that keeps sending to 127.0.0.1: nothing new */
+  }
   if (which == VFB_S_LOCAL) {
     __builtin_memcpy(st->local_real, real, 16);
     __builtin_memcpy(st->local_shown, shown, 16);
@@ -549,9 +558,11 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
     }
   }
   if (!done) {
-    struct hook h;
-    if (!begin(&h) || !(h.s->flags & VFB_LOOPBACK)) return 1;
-    struct vfb_session *s = h.s;
+    /* L is in 127/8 (vipfarm-bpf set checks it): other IPv4 addresses need no session lookup */
+    if (is_mapped(a) && !is_127(a[3])) return 1;
+    __u64 cgroup_id;
+    struct vfb_session *s = find_session(&cgroup_id);
+    if (!s || !(s->flags & VFB_LOOPBACK)) return 1;
     if (is_mapped(a) && a[3] == s->loopback4) {
       a[3] = LOCALHOST4;
     } else if ((s->flags & VFB_LOOPBACK6) && same6(a, s->loopback6)) {

@@ -64,7 +64,9 @@ static int compile(const struct vf_rules_file *f, struct vfb_session *s) {
   clock_gettime(CLOCK_REALTIME, &ts);
   s->generation = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   if (f->loopback_set) {
-    if ((ntohl(f->loopback.s_addr) >> 24) != 127) return vfb_fail("loopback4 must be in 127.0.0.0/8");
+    if ((ntohl(f->loopback.s_addr) >> 24) != 127 || f->loopback.s_addr == htonl(INADDR_LOOPBACK)) {
+      return vfb_fail("loopback4 must be in 127.0.0.0/8 and not 127.0.0.1");
+    }
     s->flags |= VFB_LOOPBACK;
     s->loopback4 = f->loopback.s_addr;
   }

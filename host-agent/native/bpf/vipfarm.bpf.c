@@ -558,8 +558,9 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
     }
   }
   if (!done) {
-    /* L is in 127/8 (vipfarm-bpf set checks it): other IPv4 addresses need no session lookup */
-    if (is_mapped(a) && !is_127(a[3])) return 1;
+    /* L is in 127/8 and not 127.0.0.1 (vipfarm-bpf set checks it): other IPv4 addresses, and the
+       127.0.0.1 of every unbound sender, need no session lookup */
+    if (is_mapped(a) && (!is_127(a[3]) || a[3] == LOCALHOST4)) return 1;
     __u64 cgroup_id;
     struct vfb_session *s = find_session(&cgroup_id);
     if (!s || !(s->flags & VFB_LOOPBACK)) return 1;

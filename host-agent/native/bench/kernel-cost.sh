@@ -25,7 +25,13 @@ stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
 cleanup() {
   echo "$stats_before" > /proc/sys/kernel/bpf_stats_enabled
   "$BPF" detach --pin "$PIN" > /dev/null 2>&1 || true
-  rmdir "$PARENT/s77" "$PARENT" 2> /dev/null || true
+  local try
+  for ((try = 0; try < 50; try++)); do # EBUSY while the last task is still exiting
+    rmdir "$PARENT/s77" 2> /dev/null
+    rmdir "$PARENT" 2> /dev/null && break
+    [[ -d $PARENT ]] || break
+    sleep 0.1
+  done
   rm -rf "$RUN"
 }
 trap cleanup EXIT

@@ -25,7 +25,13 @@ PARENT=$CG2/$ID
 PIN=/sys/fs/bpf/$ID
 cleanup() {
   "$BPF" detach --pin "$PIN" > /dev/null 2>&1 || true
-  rmdir "$PARENT/s77" "$PARENT" 2> /dev/null || true
+  local try
+  for ((try = 0; try < 50; try++)); do # EBUSY while the last task is still exiting
+    rmdir "$PARENT/s77" 2> /dev/null
+    rmdir "$PARENT" 2> /dev/null && break
+    [[ -d $PARENT ]] || break
+    sleep 0.1
+  done
   rm -rf "$RUN"
 }
 trap cleanup EXIT

@@ -40,19 +40,27 @@ NS=$ID
 TMP=$(mktemp -d "/tmp/$ID.XXXXXX")
 chmod 755 "$TMP"
 mkdir -p "$TMP/run/sessions"
-declare -a pids=()
+PIDS=$TMP/pids # one PID a line: `start` often runs in a $(...) subshell, so not a shell array
 passed=0
 failed=0
 
 cleanup() {
-  local pid cg
-  for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null; done
-  for pid in "${pids[@]}"; do wait "$pid" 2> /dev/null; done
+  local pid cg try
+  while read -r pid; do kill "$pid" 2> /dev/null; done < "$PIDS" 2> /dev/null
+  for ((try = 0; try < 50; try++)); do # until every started process is gone
+    pid=""
+    while read -r pid; do kill -0 "$pid" 2> /dev/null && break; pid=""; done < "$PIDS" 2> /dev/null
+    [[ -z $pid ]] && break
+    sleep 0.1
+  done
   "$BPF" detach --pin "$PIN" > /dev/null 2>&1
   for cg in $(find "$PARENT" "$PLAIN" -depth -type d 2> /dev/null); do
-    while read -r pid; do echo "$pid" > "$CG2/cgroup.procs"; done < "$cg/cgroup.procs" 2> /dev/null
-    rmdir "$cg" 2> /dev/null
+    # anything still in the test's own cgroups was started by this test: stop it by PID
+    while read -r pid; do kill -9 "$pid"; done < "$cg/cgroup.procs" 2> /dev/null
+    # a cgroup whose last task is still exiting refuses rmdir (EBUSY) for a moment
+    for ((try = 0; try < 50; try++)); do rmdir "$cg" 2> /dev/null && break; sleep 0.1; done
   done
+  [[ -d $PARENT || -d $PLAIN ]] && echo "kernel.sh: could not remove $PARENT or $PLAIN" >&2
   ip netns del "$NS" 2> /dev/null
   rm -rf "$TMP"
 }
@@ -72,18 +80,20 @@ ip -n "$NS" link set lo up
 ip -n "$NS" addr add fd00:5f::20/128 dev lo nodad
 ip -n "$NS" addr add fd00:5f::21/128 dev lo nodad
 
-# run_in CGROUP CMD...: runs CMD in CGROUP (a directory) and in the test's network namespace.
+# run_in CGROUP CMD...: runs CMD in CGROUP (a directory) and in the test's network namespace
+# (sh and nsenter exec into CMD: one process, one PID).
+ENTER='echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="/run/netns/$0" "$@"'
 run_in() {
   local cg=$1
   shift
-  sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec nsenter --net="/run/netns/$0" "$@"' "$NS" "$cg" "$@"
+  sh -c "$ENTER" "$NS" "$cg" "$@"
 }
 # start NAME CGROUP CMD...: in the background, output in $TMP/NAME.out; waits for its first line.
 start() {
   local name=$1 cg=$2
   shift 2
-  run_in "$cg" "$@" > "$TMP/$name.out" 2>&1 &
-  pids+=($!)
+  sh -c "$ENTER" "$NS" "$cg" "$@" > "$TMP/$name.out" 2>&1 &
+  echo $! >> "$PIDS"
   local i
   for ((i = 0; i < 100; i++)); do
     [[ -s $TMP/$name.out ]] && break
@@ -293,9 +303,9 @@ expect "isolation off: session 32 connects to 31's loopback" \
 
 # ---- rules change for running programs --------------------------------------------------------
 start new "$PARENT/other" "$STATIC" serve tcp 4 127.0.0.42 "$P" new > /dev/null
-run_in "$PARENT/s31" "$STATIC" loop 127.0.0.1 "$P" 20 100 > "$TMP/loop.out" &
+sh -c "$ENTER" "$NS" "$PARENT/s31" "$STATIC" loop 127.0.0.1 "$P" 20 100 > "$TMP/loop.out" &
 loop_pid=$!
-pids+=($loop_pid)
+echo "$loop_pid" >> "$PIDS"
 loop_start=$(date +%s%3N)
 sleep 0.5
 write_rules "$TMP/31-moved.rules" "vipfarm-rules 1" "session 31" "loopback4 127.0.0.42" "prefer-loopback *"

@@ -152,29 +152,10 @@ __attribute__((noinline)) int glob_match(const struct vfb_glob *g, const struct 
   return accepted & 1;
 }
 
-/*
- * The session's rules resolved for one command name: VFB_P_* flags, and the VIP in *vip. A global
- * function, branch-free over the globs: the verifier walks it once.
- */
-__attribute__((noinline)) int resolve_globs(const struct vfb_session *s, const struct comm *name,
-                                            __u32 *vip) {
-  if (!s || !name || !vip) return 0;
+/* The VFB_P_* flags (and the VIP in *vip) from which of the session's glob lists matched. */
+static __always_inline int rules_flags(const struct vfb_session *s, __u64 matched, __u64 pv_found,
+                                       __u32 pv, __u32 *vip) {
   __u32 sflags = s->flags;
-  __u32 n_globs = s->n_globs;
-  __u64 matched = 0; /* bit (1 << list) */
-  __u64 pv_found = 0;
-  __u32 pv = 0;
-  for (int i = 0; i < VFB_MAX_GLOBS; i++) {
-    if (i >= n_globs) break;
-    const struct vfb_glob *g = &s->globs[i];
-    __u64 m = glob_match(g, name) & 1;
-    __u64 list = g->list & 3;
-    matched |= m << list;
-    __u64 take = m & (((list ^ VFB_GLOBS_PROGRAM_VIP) - 1) >> 63) & (pv_found ^ 1);
-    __u32 mask = (__u32)(0 - take);
-    pv = (pv & ~mask) | (g->ip & mask); /* the first matching program-vip line wins */
-    pv_found |= take;
-  }
   int flags = 0;
   if ((sflags & VFB_LOOPBACK) &&
       (!(sflags & VFB_LOOPBACK_PROGRAMS) || (matched & (1 << VFB_GLOBS_LOOPBACK)))) {
@@ -192,13 +173,38 @@ __attribute__((noinline)) int resolve_globs(const struct vfb_session *s, const s
   return flags;
 }
 
+/*
+ * The session's rules resolved for one command name: VFB_P_* flags, and the VIP in *vip. A global
+ * function, branch-free over the globs: the verifier walks it once.
+ */
+__attribute__((noinline)) int resolve_globs(const struct vfb_session *s, const struct comm *name,
+                                            __u32 *vip) {
+  if (!s || !name || !vip) return 0;
+  __u32 n_globs = s->n_globs;
+  __u64 matched = 0; /* bit (1 << list) */
+  __u64 pv_found = 0;
+  __u32 pv = 0;
+  for (int i = 0; i < VFB_MAX_GLOBS; i++) {
+    if (i >= n_globs) break;
+    const struct vfb_glob *g = &s->globs[i];
+    __u64 m = glob_match(g, name) & 1;
+    __u64 list = g->list & 3;
+    matched |= m << list;
+    __u64 take = m & (((list ^ VFB_GLOBS_PROGRAM_VIP) - 1) >> 63) & (pv_found ^ 1);
+    __u32 mask = (__u32)(0 - take);
+    pv = (pv & ~mask) | (g->ip & mask); /* the first matching program-vip line wins */
+    pv_found |= take;
+  }
+  return rules_flags(s, matched, pv_found, pv, vip);
+}
+
 /* The session's rules for the calling program (cached per command name and generation). */
 static __always_inline void resolve(struct hook *h) {
   struct vfb_session *s = h->s;
   struct vfb_prog_key key = {.cgroup_id = h->cgroup_id};
   __u32 vip = 0;
-  if (s->n_globs == 0) {
-    h->flags = resolve_globs(s, (struct comm *)key.comm, &vip);
+  if (s->n_globs == 0) { /* no program lists: the same rules for every program */
+    h->flags = rules_flags(s, 0, 0, 0, &vip);
     h->vip = vip;
     return;
   }

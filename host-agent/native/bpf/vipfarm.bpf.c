@@ -542,6 +542,8 @@ int vf_sendmsg6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_SEN
  * used. local: getsockname; otherwise the peer / datagram source.
  */
 static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int local) {
+  /* L, V and the loopback6 are never 127.0.0.1 or 0.0.0.0: the most common answers need nothing */
+  if (is_mapped(a) && (a[3] == LOCALHOST4 || a[3] == 0)) return 1;
   struct bpf_sock *sk = ctx->sk;
   int done = 0;
   if (sk) {

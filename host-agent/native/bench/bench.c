@@ -1,6 +1,7 @@
 /*
- * vf-bench: the cost of the preload shim, measured by running this same program with and without
- * LD_PRELOAD (bench/run.sh does both in one run and prints the ratios).
+ * vf-bench: the cost of interception, measured by running this same program without enforcement,
+ * with LD_PRELOAD (the shim) and inside a session cgroup with the BPF hooks attached (the kernel
+ * path); bench/run.sh does all three in one run and prints the ratios.
  *
  *   vf-bench ITERATIONS LOOP_SECONDS
  *
@@ -14,6 +15,8 @@
  *   bind-pass           ns per socket + bind(127.0.0.2:0) + close (an address no rule rewrites)
  *   loop                connections per second of connect(127.0.0.1) / 64-byte echo / close
  *                       against an echo server thread bound to 127.0.0.1 in the same process
+ *   udp                 datagrams per second of sendto(127.0.0.1) of 64 bytes + recvfrom on a UDP
+ *                       socket bound to 127.0.0.1 in the same thread
  * Only 127.0.0.0/8.
  */
 #include <arpa/inet.h>
@@ -155,6 +158,31 @@ static void bench_loop(double seconds) {
   printf("loop %.0f conn/s\n", (double)n / (now() - t0));
 }
 
+static void bench_udp(double seconds) {
+  int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = addr4("127.0.0.1", 0);
+  if (rx < 0 || tx < 0 || bind(rx, (struct sockaddr *)&a, sizeof a) != 0) die("udp bind");
+  socklen_t len = sizeof a;
+  getsockname(rx, (struct sockaddr *)&a, &len); /* 127.0.0.1:PORT as the program sees it */
+  char buf[64];
+  memset(buf, 'u', sizeof buf);
+  long n = 0;
+  double t0 = now(), end = t0 + seconds;
+  while (now() < end) {
+    for (int k = 0; k < 256; k++, n++) {
+      struct sockaddr_in from;
+      socklen_t from_len = sizeof from;
+      if (sendto(tx, buf, sizeof buf, 0, (struct sockaddr *)&a, sizeof a) != (ssize_t)sizeof buf ||
+          recvfrom(rx, buf, sizeof buf, 0, (struct sockaddr *)&from, &from_len) != (ssize_t)sizeof buf) {
+        die("udp loop");
+      }
+    }
+  }
+  printf("udp %.0f dgram/s\n", (double)n / (now() - t0));
+  close(rx);
+  close(tx);
+}
+
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 200000;
   double loop_seconds = argc > 2 ? atof(argv[2]) : 2.0;
@@ -163,6 +191,7 @@ int main(int argc, char **argv) {
   bench_bind("bind-pass", "127.0.0.2", n);
   bench_connect_rewritten(n);
   bench_loop(loop_seconds);
+  bench_udp(loop_seconds);
   fflush(stdout);
   return 0;
 }

@@ -11,7 +11,8 @@
  *              connect to 127.100.0.8 is a connect to a non-loopback address: with V it leaves
  *              from V, which is what the other side must see (its peer is our VIP, not the shared
  *              127.0.0.1).
- *   ::1        IPv6 loopback: rules version 1 has no per-session IPv6 loopback; passes through.
+ *   ::1        IPv6 loopback: becomes the session's loopback6 (rules `loopback6`) where L applies;
+ *              passes through otherwise.
  *   other      any other IPv4 / IPv6 address.
  *
  * The source bind of the last table row is skipped when V is in 127/8 and the destination is not:
@@ -131,6 +132,17 @@ void vf_decide(const struct vf_rules *r, enum vf_call call, const struct sockadd
     return;
   }
   struct in_addr target;
+  if (a.cls == VF_ADDR_V6_LOOPBACK) {
+    if (!r->has_loopback6) return;
+    memcpy(&out->addr, addr, len);
+    out->addr_len = len;
+    memcpy((char *)&out->addr + offsetof(struct sockaddr_in6, sin6_addr), &r->loopback6,
+           sizeof r->loopback6);
+    out->action = VF_REPLACE;
+    out->target.s_addr = 0;
+    out->why = "::1 -> loopback6";
+    return;
+  }
   if (a.cls == VF_ADDR_LOCALHOST) {
     const char *why = localhost_target(r, &target);
     if (why != NULL) replace(addr, len, &a, target, why, out);

@@ -31,7 +31,9 @@
 #define WRITE_TRIES 64
 #define READ_TRIES 4
 
-enum { HAS_LOCAL = 1u, HAS_REMOTE = 2u };
+enum { HAS_LOCAL = 1u, HAS_REMOTE = 2u, LOCAL_LB6 = 4u, REMOTE_LB6 = 8u };
+#define LOCAL_PARTS (HAS_LOCAL | LOCAL_LB6)
+#define REMOTE_PARTS (HAS_REMOTE | REMOTE_LB6)
 
 struct entry {
   _Atomic uint32_t seq;      /* even: stable; odd: a writer is inside */
@@ -72,6 +74,8 @@ bool vf_fd_get(int fd, struct vf_fd_state *out) {
     if (atomic_load_explicit(&e->seq, memory_order_relaxed) != s1) continue;
     out->has_local = (flags & HAS_LOCAL) != 0;
     out->has_remote = (flags & HAS_REMOTE) != 0;
+    out->local_lb6 = (flags & LOCAL_LB6) != 0;
+    out->remote_lb6 = (flags & REMOTE_LB6) != 0;
     out->local_real.s_addr = local;
     out->remote_real.s_addr = remote;
     memcpy(&out->local_shown, shown, sizeof shown);
@@ -108,13 +112,15 @@ static void raise_high_water(int fd) {
   }
 }
 
-/* Writes the parts of s selected by `parts` (HAS_LOCAL, HAS_REMOTE) into fd's entry. */
+/* Writes the parts of s selected by `parts` (LOCAL_PARTS, REMOTE_PARTS) into fd's entry. */
 static void write_entry(int fd, const struct vf_fd_state *s, uint32_t parts) {
   struct entry *e = entry_of(fd);
   if (e == NULL) return;
   uint32_t seq;
   if (!writer_enter(e, &seq)) return;
   uint32_t flags = atomic_load_explicit(&e->flags, memory_order_relaxed) & ~parts;
+  if ((parts & LOCAL_LB6) && s->local_lb6) flags |= LOCAL_LB6;
+  if ((parts & REMOTE_LB6) && s->remote_lb6) flags |= REMOTE_LB6;
   if ((parts & HAS_LOCAL) && s->has_local) {
     flags |= HAS_LOCAL;
     uint32_t shown[4];
@@ -134,8 +140,10 @@ static void write_entry(int fd, const struct vf_fd_state *s, uint32_t parts) {
 }
 
 void vf_fd_put(int fd, const struct vf_fd_state *s) {
-  if (!s->has_local && !s->has_remote && !vf_fd_tracked(fd)) return; /* nothing to write */
-  write_entry(fd, s, HAS_LOCAL | HAS_REMOTE);
+  if (!s->has_local && !s->has_remote && !s->local_lb6 && !s->remote_lb6 && !vf_fd_tracked(fd)) {
+    return; /* nothing to write */
+  }
+  write_entry(fd, s, LOCAL_PARTS | REMOTE_PARTS);
 }
 
 void vf_fd_clear(int fd) {
@@ -156,7 +164,7 @@ void vf_fd_copy(int from, int to) {
 
 void vf_fd_record_local(int fd, struct in_addr real, const struct in6_addr *shown) {
   struct vf_fd_state s = {.has_local = true, .local_real = real, .local_shown = *shown};
-  write_entry(fd, &s, HAS_LOCAL);
+  write_entry(fd, &s, LOCAL_PARTS);
 }
 
 void vf_fd_record_remote(int fd, struct in_addr real) {
@@ -165,7 +173,14 @@ void vf_fd_record_remote(int fd, struct in_addr real) {
     return; /* the usual case for a socket that keeps sending to 127.0.0.1: no write */
   }
   struct vf_fd_state s = {.has_remote = true, .remote_real = real};
-  write_entry(fd, &s, HAS_REMOTE);
+  write_entry(fd, &s, REMOTE_PARTS);
+}
+
+void vf_fd_record_lb6(int fd, bool local) {
+  struct vf_fd_state cur;
+  if (vf_fd_get(fd, &cur) && cur.remote_lb6 && (!local || cur.local_lb6)) return; /* as it is */
+  struct vf_fd_state s = {.local_lb6 = local, .remote_lb6 = true};
+  write_entry(fd, &s, (local ? LOCAL_PARTS : 0u) | REMOTE_PARTS);
 }
 
 static bool shown_is_wildcard(const struct in6_addr *a) {
@@ -186,6 +201,8 @@ void vf_fd_accepted(int listener, int fd) {
     }
     s.has_remote = l.has_remote;
     s.remote_real = l.remote_real;
+    s.local_lb6 = l.local_lb6; /* a listener on ::1 is on the loopback6: so is the connection */
+    s.remote_lb6 = l.remote_lb6;
   }
   vf_fd_put(fd, &s);
 }
@@ -231,4 +248,15 @@ bool vf_show_remote(const struct vf_fd_state *s, void *addr, socklen_t present) 
   static const struct in6_addr localhost = {
       .s6_addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1}};
   return s->has_remote && replace_ip(addr, present, s->remote_real, &localhost);
+}
+
+bool vf_show_lb6(const struct in6_addr *lb6, void *addr, socklen_t present) {
+  sa_family_t family;
+  if (addr == NULL || present < (socklen_t)SIN6_ADDR_END) return false;
+  memcpy(&family, addr, sizeof family);
+  if (family != AF_INET6) return false;
+  char *ip = (char *)addr + offsetof(struct sockaddr_in6, sin6_addr);
+  if (memcmp(ip, lb6, sizeof *lb6) != 0) return false;
+  memcpy(ip, &in6addr_loopback, sizeof in6addr_loopback);
+  return true;
 }

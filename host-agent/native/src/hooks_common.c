@@ -136,6 +136,10 @@ done:
 void vf_hook_remember(int fd, enum vf_call call, const struct sockaddr *program_addr,
                       socklen_t len, const struct vf_decision *d) {
   if (d->action != VF_REPLACE) return;
+  if (d->cls == VF_ADDR_V6_LOOPBACK) {
+    vf_fd_record_lb6(fd, call == VF_CALL_BIND);
+    return;
+  }
   if (call == VF_CALL_BIND) {
     struct vf_sockaddr a;
     vf_sockaddr_classify(program_addr, len, &a);
@@ -151,6 +155,15 @@ void vf_hook_show(int fd, enum vf_side side, void *addr, socklen_t given, sockle
   struct vf_fd_state s;
   if (!vf_fd_get(fd, &s)) return;
   socklen_t present = given < written ? given : written;
-  if (side == VF_SIDE_LOCAL) vf_show_local(&s, addr, present);
-  else vf_show_remote(&s, addr, present);
+  bool lb6 = side == VF_SIDE_LOCAL ? s.local_lb6 : s.remote_lb6;
+  bool changed = side == VF_SIDE_LOCAL ? vf_show_local(&s, addr, present)
+                                       : vf_show_remote(&s, addr, present);
+  if (lb6 && !changed) {
+    int saved_errno = errno;
+    vf_in_shim++;
+    struct vf_rules rules;
+    if (vf_rules_snapshot(&rules) && rules.has_loopback6) vf_show_lb6(&rules.loopback6, addr, present);
+    vf_in_shim--;
+    errno = saved_errno;
+  }
 }

@@ -34,6 +34,8 @@ struct parse_state {
   bool program_vip_found;
   struct in_addr program_vip;
   bool prefer_loopback_match;
+  bool loopback6_set, isolation_seen;
+  struct vf_rules_file *file; /* vf_rules_parse_file: the file as written, NULL otherwise */
 };
 
 static enum vf_parse_status fail(struct parse_state *st, const char *fmt, ...)
@@ -41,6 +43,7 @@ static enum vf_parse_status fail(struct parse_state *st, const char *fmt, ...)
 
 static enum vf_parse_status fail(struct parse_state *st, const char *fmt, ...) {
   memset(st->out, 0, sizeof *st->out);
+  if (st->file != NULL) memset(st->file, 0, sizeof *st->file);
   if (st->error != NULL && st->error_len > 0) {
     int n = snprintf(st->error, st->error_len, "line %u: ", st->line_no);
     if (n >= 0 && (size_t)n < st->error_len) {
@@ -80,7 +83,37 @@ static bool parse_port(const char *text, uint16_t *out) {
   return true;
 }
 
+static bool parse_uint32(const char *text, uint32_t *out) {
+  if (*text < '0' || *text > '9') return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || v > UINT32_MAX) return false;
+  *out = (uint32_t)v;
+  return true;
+}
+
+/* Kernel path: keeps the globs as written (the kernel matches them against the command name). */
+static enum vf_parse_status keep_globs(struct parse_state *st, enum vf_glob_list list,
+                                       char **globs, int n, struct in_addr ip) {
+  if (st->file == NULL) return VF_PARSE_OK;
+  for (int i = 0; i < n; i++) {
+    struct vf_rules_file *f = st->file;
+    if (f->n_globs == VF_MAX_FILE_GLOBS) {
+      return fail(st, "more than %d program globs (kernel path limit)", VF_MAX_FILE_GLOBS);
+    }
+    size_t len = strlen(globs[i]);
+    if (len >= sizeof f->globs[0].glob) return fail(st, "glob longer than %d bytes", VF_MAX_NAME - 1);
+    f->globs[f->n_globs].list = list;
+    memcpy(f->globs[f->n_globs].glob, globs[i], len + 1);
+    f->globs[f->n_globs].ip = ip;
+    f->n_globs++;
+  }
+  return VF_PARSE_OK;
+}
+
 static bool any_glob_matches(const struct parse_state *st, char **globs, int n) {
+  if (st->prog == NULL) return false;
   for (int i = 0; i < n; i++) {
     if (vf_program_matches(st->prog, globs[i])) return true;
   }
@@ -117,6 +150,38 @@ static enum vf_parse_status directive(struct parse_state *st, char **tok, int nt
       return fail(st, "rules of session '%s', but VIPFARM_SESSION is '%s'", values[0], st->session);
     }
     st->session_seen = true;
+    if (st->file != NULL) snprintf(st->file->session, sizeof st->file->session, "%s", values[0]);
+    return VF_PARSE_OK;
+  }
+  if (strcmp(kw, "loopback6") == 0) {
+    struct in_addr v4;
+    if (n != 1) return fail(st, "loopback6 takes one IPv6 address, got %d values", n);
+    if (st->loopback6_set) return fail(st, "loopback6 given twice");
+    if (inet_pton(AF_INET, values[0], &v4) == 1 || inet_pton(AF_INET6, values[0], &r->loopback6) != 1 ||
+        IN6_IS_ADDR_V4MAPPED(&r->loopback6) || IN6_IS_ADDR_UNSPECIFIED(&r->loopback6)) {
+      return fail(st, "loopback6: not an IPv6 address: '%s'", values[0]);
+    }
+    st->loopback6_set = true;
+    return VF_PARSE_OK;
+  }
+  if (strcmp(kw, "isolation") == 0) {
+    if (n != 1 || st->isolation_seen) return fail(st, "isolation takes on or off, once");
+    bool on = strcmp(values[0], "on") == 0;
+    if (!on && strcmp(values[0], "off") != 0) return fail(st, "isolation: not on/off: '%s'", values[0]);
+    st->isolation_seen = true;
+    if (st->file != NULL) st->file->isolation = on;
+    return VF_PARSE_OK;
+  }
+  if (strcmp(kw, "isolation-allow-uids") == 0) {
+    for (int i = 0; i < n; i++) {
+      uint32_t uid;
+      if (!parse_uint32(values[i], &uid)) return fail(st, "isolation-allow-uids: not a uid: '%s'", values[i]);
+      if (st->file == NULL) continue;
+      if (st->file->n_allow_uids == VF_MAX_ALLOW_UIDS) {
+        return fail(st, "more than %d isolation-allow-uids", VF_MAX_ALLOW_UIDS);
+      }
+      st->file->allow_uids[st->file->n_allow_uids++] = uid;
+    }
     return VF_PARSE_OK;
   }
   if (strcmp(kw, "loopback4") == 0) {
@@ -126,26 +191,26 @@ static enum vf_parse_status directive(struct parse_state *st, char **tok, int nt
   if (strcmp(kw, "loopback-programs") == 0) {
     st->loopback_programs_seen = true;
     st->loopback_programs_match |= any_glob_matches(st, values, n);
-    return VF_PARSE_OK;
+    return keep_globs(st, VF_GLOBS_LOOPBACK, values, n, (struct in_addr){0});
   }
   if (strcmp(kw, "vip-programs") == 0) {
     st->vip_programs_seen = true;
     st->vip_programs_match |= any_glob_matches(st, values, n);
-    return VF_PARSE_OK;
+    return keep_globs(st, VF_GLOBS_VIP, values, n, (struct in_addr){0});
   }
   if (strcmp(kw, "prefer-loopback") == 0) {
     st->prefer_loopback_match |= any_glob_matches(st, values, n);
-    return VF_PARSE_OK;
+    return keep_globs(st, VF_GLOBS_PREFER, values, n, (struct in_addr){0});
   }
   if (strcmp(kw, "program-vip") == 0) {
     struct in_addr a;
     if (n != 2) return fail(st, "program-vip takes a glob and an IPv4 address, got %d values", n);
     if (!parse_ipv4(values[1], &a)) return fail(st, "program-vip: not an IPv4 address: '%s'", values[1]);
-    if (!st->program_vip_found && vf_program_matches(st->prog, values[0])) {
+    if (!st->program_vip_found && st->prog != NULL && vf_program_matches(st->prog, values[0])) {
       st->program_vip_found = true; /* the first matching line wins */
       st->program_vip = a;
     }
-    return VF_PARSE_OK;
+    return keep_globs(st, VF_GLOBS_PROGRAM_VIP, values, 1, a);
   }
   if (strcmp(kw, "excluded-ports") == 0) {
     for (int i = 0; i < n; i++) {
@@ -187,11 +252,12 @@ static int tokenize(char *line, char **tok) {
   return n;
 }
 
-enum vf_parse_status vf_rules_parse(const char *text, size_t len, const char *session,
-                                    const struct vf_program *prog, struct vf_rules *out,
-                                    char *error, size_t error_len) {
+static enum vf_parse_status parse(const char *text, size_t len, const char *session,
+                                  const struct vf_program *prog, struct vf_rules *out,
+                                  struct vf_rules_file *file, char *error, size_t error_len) {
   struct parse_state st = {.session = session, .prog = prog, .out = out, .error = error,
-                           .error_len = error_len};
+                           .error_len = error_len, .file = file};
+  if (file != NULL) memset(file, 0, sizeof *file);
   memset(out, 0, sizeof *out);
   if (error != NULL && error_len > 0) error[0] = '\0';
 
@@ -226,11 +292,39 @@ enum vf_parse_status vf_rules_parse(const char *text, size_t len, const char *se
   } else {
     out->has_vip = st.vip_set && (!st.vip_programs_seen || st.vip_programs_match);
   }
+  out->has_loopback6 = out->has_loopback && st.loopback6_set;
+  if (file != NULL) {
+    file->loopback_set = st.loopback_set;
+    file->loopback = out->loopback;
+    file->loopback6_set = st.loopback6_set;
+    file->loopback6 = out->loopback6;
+    file->vip_set = st.vip_set;
+    file->vip = out->vip;
+    file->loopback_programs_seen = st.loopback_programs_seen;
+    file->vip_programs_seen = st.vip_programs_seen;
+    memcpy(file->excluded_ports, out->excluded_ports, sizeof file->excluded_ports);
+    file->n_excluded_ports = out->n_excluded_ports;
+    memcpy(file->host_addresses, out->host_addresses, sizeof file->host_addresses);
+    file->n_host_addresses = out->n_host_addresses;
+  }
   if (!out->has_loopback) out->loopback.s_addr = 0;
+  if (!out->has_loopback6) memset(&out->loopback6, 0, sizeof out->loopback6);
   if (!out->has_vip) out->vip.s_addr = 0;
   out->prefer_loopback = st.prefer_loopback_match;
   out->active = true;
   return VF_PARSE_OK;
+}
+
+enum vf_parse_status vf_rules_parse(const char *text, size_t len, const char *session,
+                                    const struct vf_program *prog, struct vf_rules *out,
+                                    char *error, size_t error_len) {
+  return parse(text, len, session, prog, out, NULL, error, error_len);
+}
+
+enum vf_parse_status vf_rules_parse_file(const char *text, size_t len, struct vf_rules_file *out,
+                                         char *error, size_t error_len) {
+  struct vf_rules resolved; /* for no program: only the checks matter */
+  return parse(text, len, NULL, NULL, &resolved, out, error, error_len);
 }
 
 bool vf_rules_port_excluded(const struct vf_rules *r, uint16_t port) {

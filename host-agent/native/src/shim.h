@@ -54,6 +54,8 @@ struct vf_rules {
   bool prefer_loopback;   /* 127.0.0.1 maps to L even though V applies */
   struct in_addr loopback; /* L */
   struct in_addr vip;      /* V */
+  bool has_loopback6;      /* ::1 becomes loopback6 (set, and L applies to this program) */
+  struct in6_addr loopback6;
   uint16_t excluded_ports[VF_MAX_EXCLUDED_PORTS]; /* host byte order */
   unsigned n_excluded_ports;
   struct in6_addr host_addresses[VF_MAX_HOST_ADDRESSES]; /* IPv4 ones stored v4-mapped */
@@ -72,6 +74,38 @@ enum vf_parse_status vf_rules_parse(const char *text, size_t len, const char *se
                                     char *error, size_t error_len);
 
 bool vf_rules_port_excluded(const struct vf_rules *r, uint16_t port);
+
+/*
+ * The file as written, before it is resolved for one program: what the kernel path needs (it
+ * matches the globs itself, against the command name, in the kernel). Filled by
+ * vf_rules_parse_file, which checks the file exactly as vf_rules_parse does, plus the limits below.
+ */
+#define VF_MAX_FILE_GLOBS 16
+#define VF_MAX_ALLOW_UIDS 16
+enum vf_glob_list { VF_GLOBS_LOOPBACK, VF_GLOBS_VIP, VF_GLOBS_PREFER, VF_GLOBS_PROGRAM_VIP };
+struct vf_rules_file {
+  char session[64];
+  bool loopback_set, loopback6_set, vip_set;
+  struct in_addr loopback, vip;
+  struct in6_addr loopback6;
+  bool loopback_programs_seen, vip_programs_seen; /* absent list = all programs */
+  struct {
+    enum vf_glob_list list;
+    char glob[VF_MAX_NAME];
+    struct in_addr ip; /* VF_GLOBS_PROGRAM_VIP */
+  } globs[VF_MAX_FILE_GLOBS];
+  unsigned n_globs;
+  uint16_t excluded_ports[VF_MAX_EXCLUDED_PORTS];
+  unsigned n_excluded_ports;
+  struct in6_addr host_addresses[VF_MAX_HOST_ADDRESSES];
+  unsigned n_host_addresses;
+  bool isolation;
+  uint32_t allow_uids[VF_MAX_ALLOW_UIDS];
+  unsigned n_allow_uids;
+};
+
+enum vf_parse_status vf_rules_parse_file(const char *text, size_t len, struct vf_rules_file *out,
+                                         char *error, size_t error_len);
 
 /* ---- addresses and the rewrite decision (addr.c) -------------------------------------------- */
 
@@ -93,7 +127,7 @@ enum vf_addr_class {
   VF_ADDR_OTHER_FAMILY, /* not AF_INET/AF_INET6, NULL or too short: never ours */
   VF_ADDR_WILDCARD,     /* 0.0.0.0, ::, ::ffff:0.0.0.0 */
   VF_ADDR_LOCALHOST,    /* 127.0.0.1, ::ffff:127.0.0.1 */
-  VF_ADDR_V6_LOOPBACK,  /* ::1 (no per-session IPv6 loopback in rules version 1: passes) */
+  VF_ADDR_V6_LOOPBACK,  /* ::1 (becomes the session's loopback6 when the rules give one) */
   VF_ADDR_V4,           /* any other IPv4 (or v4-mapped) address */
   VF_ADDR_V6,           /* any other native IPv6 address */
 };
@@ -150,6 +184,8 @@ struct vf_fd_state {
   struct in6_addr local_shown;
   bool has_remote;
   struct in_addr remote_real;
+  /* the program used ::1 where the kernel has the session's loopback6 (locally / as the peer) */
+  bool local_lb6, remote_lb6;
 };
 
 /* Cheap (one relaxed load): is anything recorded for fd? */
@@ -165,6 +201,8 @@ void vf_fd_clear_range(unsigned int first, unsigned int last);
 void vf_fd_copy(int from, int to);
 void vf_fd_record_local(int fd, struct in_addr real, const struct in6_addr *shown);
 void vf_fd_record_remote(int fd, struct in_addr real);
+/* ::1 became the session's loopback6: by a bind (local and remote) or a connect/send (remote). */
+void vf_fd_record_lb6(int fd, bool local);
 /*
  * accept(listener) returned fd: fd gets the listener's remote part, and its local part unless the
  * listener was bound to a wildcard (a connection really arrives at V; V is shown).
@@ -178,6 +216,8 @@ void vf_fd_accepted(int listener, int fd);
  */
 bool vf_show_local(const struct vf_fd_state *s, void *addr, socklen_t present);
 bool vf_show_remote(const struct vf_fd_state *s, void *addr, socklen_t present);
+/* An AF_INET6 address equal to lb6 (the session's loopback6) is shown as ::1. */
+bool vf_show_lb6(const struct in6_addr *lb6, void *addr, socklen_t present);
 
 /* ---- the host's own name (hostname.c) ----------------------------------------------------- */
 

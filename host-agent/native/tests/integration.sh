@@ -471,6 +471,7 @@ if command -v socat > /dev/null; then
     expect "session $s socat client to 127.0.0.1:$SP gets its own session's server" \
       "$(in_session $s socat -T 5 - "TCP:127.0.0.1:$SP" < /dev/null 2>&1)" "s$s-socat"
   done
+  # socat waits -t seconds for the reply after its stdin ends (default 0.5 s: too short under load)
   UP=$SP # socat does not report the port UDP-RECVFROM:0 got; the TCP port's number is free for UDP
   start_cmd usocat20 20 bash -c "exec socat -d -d UDP-RECVFROM:$UP,bind=127.0.0.1,fork \
     SYSTEM:'echo s20-udp-echo' 2>&1"
@@ -480,7 +481,7 @@ if command -v socat > /dev/null; then
   expect "session 21 socat UDP-RECVFROM on the same 127.0.0.1:$UP" "$first_line" "*receiving on *:$UP"
   for s in 20 21; do
     expect "session $s socat UDP client to 127.0.0.1:$UP gets its own session's echo" \
-      "$(echo ping | in_session $s socat -T 3 - "UDP:127.0.0.1:$UP" 2>&1)" "s$s-udp-echo"
+      "$(echo ping | in_session $s socat -t 2 -T 10 - "UDP:127.0.0.1:$UP" 2>&1)" "s$s-udp-echo"
   done
 else
   echo "skip socat: not installed"

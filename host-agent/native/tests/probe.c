@@ -25,6 +25,10 @@
  *                      AI_V4MAPPED, "gaipassive"; each freed with freeaddrinfo), gethostbyname
  *                      ("ghbn"), gethostbyname2 AF_INET ("ghbn2"), gethostbyname_r ("ghbnr"; and
  *                      "ghbnr-tiny" with an 8-byte buffer: ERANGE)
+ *   vf-probe rawserve ADDR PORT                                  -> a TCP listener on IPv4 ADDR:PORT made with
+ *                      raw syscalls (socket, bind, listen: no libc wrapper): "ready", then sleeps
+ *   vf-probe loop    ADDR PORT MS COUNT                           -> COUNT TCP connects to IPv4 ADDR:PORT,
+ *                      MS ms apart: "T reply TAG" or "T error ERRNO-TEXT" (T: ms since start)
  *   vf-probe stress SECONDS THREADS                              -> THREADS threads bind 0.0.0.0 and
  *                      connect UDP to 127.0.0.1 (+ dup/close) while a thread rewrites the session's
  *                      rules file every ~1 ms between two VIPs; "stress ops N bad B passthrough P":
@@ -542,7 +546,54 @@ static int cmd_stress(char **argv) {
   return 0;
 }
 
+static int cmd_rawserve(char **argv) {
+  alarm(60); /* never outlive a broken test run */
+  struct sockaddr_storage ss;
+  socklen_t len = make_addr(4, argv[2], argv[3], &ss);
+  int fd = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) fail("raw socket");
+  if (syscall(SYS_bind, fd, &ss, len) != 0) fail("raw bind");
+  if (syscall(SYS_listen, fd, 16) != 0) fail("raw listen");
+  printf("ready\n");
+  fflush(stdout);
+  for (;;) pause();
+}
+
+static double ms_since(const struct timespec *t0) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+static int cmd_loop(char **argv) {
+  int pause_ms = atoi(argv[4]), count = atoi(argv[5]);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < count; i++) {
+    struct sockaddr_storage ss;
+    socklen_t len = make_addr(4, argv[2], argv[3], &ss);
+    int fd = make_socket(4, 1);
+    char buf[256];
+    ssize_t n = -1;
+    if (connect(fd, (struct sockaddr *)&ss, len) == 0) n = recv(fd, buf, sizeof buf - 1, 0);
+    if (n >= 0) {
+      buf[n] = '\0';
+      buf[strcspn(buf, "\n")] = '\0';
+      printf("%.0f reply %s\n", ms_since(&t0), buf);
+    } else {
+      printf("%.0f error %s\n", ms_since(&t0), strerror(errno));
+    }
+    fflush(stdout);
+    close(fd);
+    struct timespec d = {.tv_sec = pause_ms / 1000, .tv_nsec = (long)(pause_ms % 1000) * 1000000L};
+    nanosleep(&d, NULL);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc >= 4 && strcmp(argv[1], "rawserve") == 0) return cmd_rawserve(argv);
+  if (argc >= 6 && strcmp(argv[1], "loop") == 0) return cmd_loop(argv);
   if (argc >= 6 && strcmp(argv[1], "bind") == 0) return cmd_bind(argc, argv);
   if (argc >= 7 && strcmp(argv[1], "serve") == 0) return cmd_serve(argv);
   if (argc >= 6 && strcmp(argv[1], "connect") == 0) return cmd_connect(argc, argv);

@@ -618,7 +618,88 @@ static void test_own_name_target(void) {
   CHECK(!vf_own_name_target(&none, &a));
 }
 
+/* ---- loopback6, isolation, and the file as written (kernel path) ------------------------------ */
+
+static void test_loopback6(void) {
+  struct vf_rules r;
+  CHECK(parse_for(EXAMPLE "loopback6 fd00:5f::8\n", &probe, &r));
+  CHECK(r.has_loopback6);
+  CHECK_STR(decide(&r, VF_CALL_BIND, "[::1]:8000", false), "[fd00:5f::8]:8000");
+  CHECK_STR(decide(&r, VF_CALL_CONNECT, "[::1]:8000", false), "[fd00:5f::8]:8000");
+  CHECK_STR(decide(&r, VF_CALL_SEND, "[::1]:53", false), "[fd00:5f::8]:53");
+  CHECK_STR(decide(&r, VF_CALL_BIND, "[::1]:5432", false), "pass"); /* excluded port */
+  /* loopback-programs decide for loopback6 too */
+  CHECK(parse_for("vipfarm-rules 1\nloopback4 127.0.0.8\nloopback6 fd00::8\nloopback-programs curl\n",
+                  &probe, &r));
+  CHECK(!r.has_loopback6);
+  CHECK_STR(decide(&r, VF_CALL_BIND, "[::1]:8000", false), "pass");
+  /* without loopback4 there is no virtual loopback at all */
+  CHECK(parse_for("vipfarm-rules 1\nloopback6 fd00::8\n", &probe, &r));
+  CHECK(!r.has_loopback6);
+  CHECK(!parse_for("vipfarm-rules 1\nloopback6 127.0.0.8\n", &probe, &r));
+  CHECK(!parse_for("vipfarm-rules 1\nloopback6 ::ffff:127.0.0.8\n", &probe, &r));
+  CHECK(!parse_for("vipfarm-rules 1\nloopback6 fd00::8 fd00::9\n", &probe, &r));
+  CHECK(!parse_for("vipfarm-rules 1\nloopback6 fd00::8\nloopback6 fd00::9\n", &probe, &r));
+  CHECK(parse_for("vipfarm-rules 1\nisolation on\nisolation-allow-uids 0 65534\n", &probe, &r));
+  CHECK(!parse_for("vipfarm-rules 1\nisolation maybe\n", &probe, &r));
+  CHECK(!parse_for("vipfarm-rules 1\nisolation-allow-uids root\n", &probe, &r));
+
+  /* the way back: an address equal to the loopback6 is shown as ::1, nothing else */
+  struct in6_addr lb6;
+  inet_pton(AF_INET6, "fd00:5f::8", &lb6);
+  struct sockaddr_storage ss;
+  char text[64];
+  socklen_t len = sa("[fd00:5f::8]:8000", &ss);
+  CHECK(vf_show_lb6(&lb6, &ss, len));
+  vf_sockaddr_format((struct sockaddr *)&ss, len, text, sizeof text);
+  CHECK_STR(text, "[::1]:8000");
+  len = sa("[fd00:5f::9]:8000", &ss);
+  CHECK(!vf_show_lb6(&lb6, &ss, len));
+  CHECK(!vf_show_lb6(&lb6, &ss, 20)); /* too short to hold the address */
+
+  /* the fd table keeps the ::1 marks, apart from the IPv4 ones, and hands them to accept */
+  vf_fd_clear(40);
+  vf_fd_record_lb6(40, true);
+  struct vf_fd_state st;
+  CHECK(vf_fd_get(40, &st) && st.local_lb6 && st.remote_lb6 && !st.has_local);
+  vf_fd_accepted(40, 41);
+  CHECK(vf_fd_get(41, &st) && st.local_lb6 && st.remote_lb6);
+  vf_fd_clear(40);
+  vf_fd_clear(41);
+  CHECK(!vf_fd_tracked(40) && !vf_fd_tracked(41));
+}
+
+static void test_parse_file(void) {
+  struct vf_rules_file f;
+  char error[256];
+  const char *text = EXAMPLE "loopback6 fd00:5f::8\nprogram-vip java* 127.100.0.9\nisolation on\n"
+                             "isolation-allow-uids 0 998\n";
+  CHECK(vf_rules_parse_file(text, strlen(text), &f, error, sizeof error) == VF_PARSE_OK);
+  CHECK_STR(f.session, "7");
+  CHECK(f.loopback_set && f.loopback6_set && f.vip_set && f.isolation);
+  CHECK(f.loopback_programs_seen && f.vip_programs_seen);
+  CHECK_STR(ip4(f.loopback), "127.0.0.8");
+  CHECK_STR(ip4(f.vip), "127.100.0.7");
+  CHECK(f.n_excluded_ports == 1 && f.excluded_ports[0] == 5432);
+  CHECK(f.n_host_addresses == 2);
+  CHECK(f.n_allow_uids == 2 && f.allow_uids[1] == 998);
+  CHECK(f.n_globs == 5); /* loopback *, vip *, python3*, curl, java* */
+  CHECK(f.globs[2].list == VF_GLOBS_PREFER);
+  CHECK_STR(f.globs[2].glob, "python3*");
+  CHECK(f.globs[4].list == VF_GLOBS_PROGRAM_VIP);
+  CHECK_STR(ip4(f.globs[4].ip), "127.100.0.9");
+  /* the same checks as for the shim, and the kernel path's glob limit */
+  CHECK(vf_rules_parse_file("x", 1, &f, error, sizeof error) == VF_PARSE_INVALID);
+  char many[2048] = "vipfarm-rules 1\nprefer-loopback";
+  for (int i = 0; i < VF_MAX_FILE_GLOBS + 1; i++) strcat(many, " p*");
+  CHECK(vf_rules_parse_file(many, strlen(many), &f, error, sizeof error) == VF_PARSE_INVALID);
+  struct vf_rules r;
+  CHECK(parse_for(many, &probe, &r)); /* the shim has no such limit */
+}
+
 int main(void) {
+  test_loopback6();
+  test_parse_file();
   test_parse_example();
   test_parse_comments_blank_unknown();
   test_parse_rejects();

@@ -1,0 +1,623 @@
+/*
+ * vipfarm kernel path: the twelve cgroup socket-address hooks (design.md section 3, the rewrite
+ * table of docs/rules-format.md, and "What the program sees").
+ *
+ * Attached once per host to the parent cgroup of the sessions; a process belongs to session S when
+ * its cgroup, or an ancestor at most VFB_ANCESTOR_LEVELS below the parent, has an entry in
+ * `sessions`. No entry: the call passes untouched (never an error).
+ *
+ *   bind4/6         127.0.0.1 (::ffff:127.0.0.1) -> L, or V when V applies and the program does
+ *                   not prefer loopback; 0.0.0.0 / :: / a host address -> V (::ffff:V);
+ *                   ::1 -> the session's loopback6.
+ *   connect4/6      the same for 127.0.0.1 / ::1; a socket that connects elsewhere while unbound
+ *                   is first bound to V port 0 (bpf_bind), so the traffic leaves from V. UDP
+ *                   connect to 127.0.0.1 also binds to the target first (the server's replies go
+ *                   to its "127.0.0.1", i.e. the target).
+ *   sendmsg4/6      the same for datagrams; the source V is set per datagram (msg_src_ip).
+ *   recvmsg4/6, getpeername4/6, getsockname4/6
+ *                   report what the program used: per-socket storage (cloned to accepted
+ *                   sockets) remembers the rewrites; besides, L shows as 127.0.0.1 and the
+ *                   loopback6 as ::1.
+ *   isolation       connect/sendmsg to another session's loopback (v4 or v6) is refused with
+ *                   ECONNREFUSED, unless that session has isolation off or the caller's uid is in
+ *                   its allow list; bind to it gets EACCES.
+ *
+ * Program names: the thread's command name (bpf_get_current_comm, at most 15 bytes) is matched
+ * against the session's compiled globs once per (session cgroup, name, rules generation) and the
+ * result kept in an LRU map; the matcher is a bit-parallel NFA with fixed loop bounds. A name of
+ * 15 bytes may have been cut by the kernel: it also matches when the glob's text runs on past the
+ * cut (its last byte matched by a literal, '?' or set element).
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "vipfarm_bpf.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define ECONNREFUSED 111
+#define EACCES 13
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, VFB_MAX_SESSIONS);
+  __type(key, __u64);
+  __type(value, struct vfb_session);
+} sessions SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 2 * VFB_MAX_SESSIONS);
+  __type(key, struct vfb_owner_key);
+  __type(value, struct vfb_owner);
+} owners SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct vfb_prog_key);
+  __type(value, struct vfb_prog);
+} progs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct vfb_config);
+} config SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+  __type(key, int);
+  __type(value, struct vfb_sock);
+} socks SEC(".maps");
+
+/*
+ * The one kernel-internal field we read: IPV6_V6ONLY of the socket (bpf_getsockopt does not offer
+ * it). CO-RE: only the names matter, libbpf finds the offsets in the running kernel's BTF.
+ */
+struct sock_common {
+  unsigned char skc_ipv6only : 1;
+} __attribute__((preserve_access_index));
+struct sock {
+  struct sock_common __sk_common;
+} __attribute__((preserve_access_index));
+
+/* What one call works with: the session, and its rules resolved for this program. */
+struct hook {
+  struct vfb_session *s; /* NULL: not in a session */
+  __u64 cgroup_id;
+  __u32 flags; /* VFB_P_* */
+  __u32 vip;
+};
+
+#define LOCALHOST4 bpf_htonl(0x7f000001)
+#define MAPPED_PREFIX bpf_htonl(0x0000ffff)
+
+/* ---- program names ------------------------------------------------------------------------ */
+
+struct comm {
+  char c[VFB_COMM_LEN];
+};
+
+/*
+ * Glob match without backtracking: bit k of `state` = the first k elements matched the name so
+ * far. A '*' keeps its bit on every byte but NUL and passes it on without consuming; any other
+ * element passes it on when the byte is in its set. All branch-free with constant bounds, so the
+ * verifier walks it once. A global function: verified once per program, not per call.
+ */
+static __always_inline __u64 closure(__u64 state, __u64 stars) {
+  for (int k = 0; k < VFB_GLOB_ELEMS; k++) state |= ((state >> k) & (stars >> k) & 1) << (k + 1);
+  return state;
+}
+
+__attribute__((noinline)) int glob_match(const struct vfb_glob *g, const struct comm *name) {
+  if (!g || !name) return 0;
+  __u32 n = g->n_elems;
+  if (n > VFB_GLOB_ELEMS) return 0;
+  __u64 stars = g->star_mask;
+  __u64 state = closure(1, stars);
+  __u64 accepted = 0;
+  __u64 literal = 0; /* the states the previous byte reached through a non-'*' element */
+  for (int i = 0; i < VFB_COMM_LEN; i++) {
+    __u64 c = (__u8)name->c[i];
+    __u64 at_end = (c - 1) >> 63; /* 1 when c == 0 */
+    accepted |= (state >> n) & at_end;
+    if (i == VFB_COMM_LEN - 1) {
+      /* A 15-byte name may be a longer one cut by the kernel: it also matches when its last byte
+         was matched by a literal, '?' or set element (the glob's text runs on past the cut). */
+      __u64 full = (0 - (__u64)(__u8)name->c[VFB_COMM_LEN - 2]) >> 63;
+      accepted |= full & ((literal | (0 - literal)) >> 63);
+    }
+    __u64 next = 0;
+    literal = 0;
+    for (int k = 0; k < VFB_GLOB_ELEMS; k++) {
+      __u64 on = (state >> k) & 1;
+      __u64 star = (stars >> k) & 1;
+      __u64 in = (g->sets[k][c >> 3] >> (c & 7)) & 1;
+      next |= (on & star & (at_end ^ 1)) << k;
+      literal |= (on & in & (star ^ 1)) << (k + 1);
+    }
+    state = closure(next | literal, stars);
+  }
+  return accepted & 1;
+}
+
+/* The VFB_P_* flags (and the VIP in *vip) from which of the session's glob lists matched. */
+static __always_inline int rules_flags(const struct vfb_session *s, __u64 matched, __u64 pv_found,
+                                       __u32 pv, __u32 *vip) {
+  __u32 sflags = s->flags;
+  int flags = 0;
+  if ((sflags & VFB_LOOPBACK) &&
+      (!(sflags & VFB_LOOPBACK_PROGRAMS) || (matched & (1 << VFB_GLOBS_LOOPBACK)))) {
+    flags |= VFB_P_LOOPBACK;
+  }
+  *vip = 0;
+  if (pv_found) {
+    flags |= VFB_P_VIP;
+    *vip = pv;
+  } else if ((sflags & VFB_VIP) && (!(sflags & VFB_VIP_PROGRAMS) || (matched & (1 << VFB_GLOBS_VIP)))) {
+    flags |= VFB_P_VIP;
+    *vip = s->vip4;
+  }
+  if (matched & (1 << VFB_GLOBS_PREFER)) flags |= VFB_P_PREFER;
+  return flags;
+}
+
+/*
+ * The session's rules resolved for one command name: VFB_P_* flags, and the VIP in *vip. A global
+ * function, branch-free over the globs: the verifier walks it once.
+ */
+__attribute__((noinline)) int resolve_globs(const struct vfb_session *s, const struct comm *name,
+                                            __u32 *vip) {
+  if (!s || !name || !vip) return 0;
+  __u32 n_globs = s->n_globs;
+  __u64 matched = 0; /* bit (1 << list) */
+  __u64 pv_found = 0;
+  __u32 pv = 0;
+  for (int i = 0; i < VFB_MAX_GLOBS; i++) {
+    if (i >= n_globs) break;
+    const struct vfb_glob *g = &s->globs[i];
+    __u64 m = glob_match(g, name) & 1;
+    __u64 list = g->list & 3;
+    matched |= m << list;
+    __u64 take = m & (((list ^ VFB_GLOBS_PROGRAM_VIP) - 1) >> 63) & (pv_found ^ 1);
+    __u32 mask = (__u32)(0 - take);
+    pv = (pv & ~mask) | (g->ip & mask); /* the first matching program-vip line wins */
+    pv_found |= take;
+  }
+  return rules_flags(s, matched, pv_found, pv, vip);
+}
+
+/* The session's rules for the calling program (cached per command name and generation). */
+static __always_inline void resolve(struct hook *h) {
+  struct vfb_session *s = h->s;
+  struct vfb_prog_key key = {.cgroup_id = h->cgroup_id};
+  __u32 vip = 0;
+  if (s->n_globs == 0) { /* no program lists: the same rules for every program */
+    h->flags = rules_flags(s, 0, 0, 0, &vip);
+    h->vip = vip;
+    return;
+  }
+  bpf_get_current_comm(key.comm, sizeof key.comm);
+  struct vfb_prog *cached = bpf_map_lookup_elem(&progs, &key);
+  if (cached && cached->generation == s->generation) {
+    h->flags = cached->flags;
+    h->vip = cached->vip4;
+    return;
+  }
+  h->flags = resolve_globs(s, (struct comm *)key.comm, &vip);
+  h->vip = vip;
+  struct vfb_prog value = {.generation = s->generation, .flags = h->flags, .vip4 = vip};
+  bpf_map_update_elem(&progs, &key, &value, BPF_ANY);
+}
+
+/* The caller's session: its cgroup or an ancestor at most VFB_ANCESTOR_LEVELS below the parent. */
+static __always_inline struct vfb_session *find_session(__u64 *cgroup_id) {
+  __u32 zero = 0;
+  struct vfb_config *cfg = bpf_map_lookup_elem(&config, &zero);
+  if (!cfg || cfg->session_level == 0) return 0;
+  __u32 level = cfg->session_level;
+  for (int i = 0; i < VFB_ANCESTOR_LEVELS; i++) {
+    __u64 id = bpf_get_current_ancestor_cgroup_id(level + i);
+    if (id == 0) return 0;
+    struct vfb_session *s = bpf_map_lookup_elem(&sessions, &id);
+    if (s) {
+      *cgroup_id = id;
+      return s;
+    }
+  }
+  return 0;
+}
+
+/* Finds the caller's session and its rules for this program; false: not in a session. */
+static __always_inline int begin(struct hook *h) {
+  h->cgroup_id = 0;
+  h->flags = 0;
+  h->vip = 0;
+  h->s = find_session(&h->cgroup_id);
+  if (!h->s) return 0;
+  resolve(h);
+  return 1;
+}
+
+/* ---- rule helpers ------------------------------------------------------------------------- */
+
+static __always_inline int port_excluded(const struct vfb_session *s, __u32 user_port) {
+  __u16 port = bpf_ntohs((__u16)user_port);
+  __u32 n = s->n_ports;
+  for (int i = 0; i < VFB_MAX_PORTS; i++) {
+    if (i >= n) break;
+    if (s->ports[i] == port) return 1;
+  }
+  return 0;
+}
+
+static __always_inline int same6(const __u32 *a, const __u32 *b) {
+  return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
+}
+
+static __always_inline int is_host(const struct vfb_session *s, const __u32 *a) {
+  __u32 n = s->n_hosts;
+  for (int i = 0; i < VFB_MAX_HOSTS; i++) {
+    if (i >= n) break;
+    if (same6(s->hosts[i], a)) return 1;
+  }
+  return 0;
+}
+
+static __always_inline int is_127(__u32 ip) { return (bpf_ntohl(ip) >> 24) == 127; }
+
+/* Where 127.0.0.1 goes for this program: L, or V when V applies and it does not prefer loopback. */
+static __always_inline int localhost_target(const struct hook *h, __u32 *target) {
+  if (!(h->flags & VFB_P_LOOPBACK)) return 0;
+  *target = (h->flags & VFB_P_VIP) && !(h->flags & VFB_P_PREFER) ? h->vip : h->s->loopback4;
+  return 1;
+}
+
+static __always_inline int has_loopback6(const struct hook *h) {
+  return (h->flags & VFB_P_LOOPBACK) && (h->s->flags & VFB_LOOPBACK6);
+}
+
+static __always_inline void mapped(__u32 *a, __u32 ip) {
+  a[0] = 0;
+  a[1] = 0;
+  a[2] = MAPPED_PREFIX;
+  a[3] = ip;
+}
+
+static __always_inline int is_mapped(const __u32 *a) {
+  return a[0] == 0 && a[1] == 0 && a[2] == MAPPED_PREFIX;
+}
+
+static __always_inline int is_any6(const __u32 *a) { return (a[0] | a[1] | a[2] | a[3]) == 0; }
+
+static __always_inline int is_lo6(const __u32 *a) {
+  return a[0] == 0 && a[1] == 0 && a[2] == 0 && a[3] == bpf_htonl(1);
+}
+
+static __always_inline int stream_or_dgram(const struct bpf_sock_addr *ctx) {
+  return ctx->type == SOCK_STREAM || ctx->type == SOCK_DGRAM;
+}
+
+static __always_inline void read6(const struct bpf_sock_addr *ctx, __u32 *a) {
+  a[0] = ctx->user_ip6[0];
+  a[1] = ctx->user_ip6[1];
+  a[2] = ctx->user_ip6[2];
+  a[3] = ctx->user_ip6[3];
+}
+
+static __always_inline void write6(struct bpf_sock_addr *ctx, const __u32 *a) {
+  ctx->user_ip6[0] = a[0];
+  ctx->user_ip6[1] = a[1];
+  ctx->user_ip6[2] = a[2];
+  ctx->user_ip6[3] = a[3];
+}
+
+/* Remembers, for the way back, that the kernel holds `real` where the program used `shown`. */
+static __always_inline void remember(struct bpf_sock_addr *ctx, __u32 which, const __u32 *real,
+                                     const __u32 *shown) {
+  struct bpf_sock *sk = ctx->sk;
+  if (!sk) return;
+  struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  if (!st) return;
+  if ((st->flags & which) && which == VFB_S_REMOTE && same6(st->remote_real, real) &&
+      same6(st->remote_shown, shown)) {
+    return; /* a socket that keeps sending to 127.0.0.1: nothing new */
+  }
+  if (which == VFB_S_LOCAL) {
+    __builtin_memcpy(st->local_real, real, 16);
+    __builtin_memcpy(st->local_shown, shown, 16);
+  } else {
+    __builtin_memcpy(st->remote_real, real, 16);
+    __builtin_memcpy(st->remote_shown, shown, 16);
+  }
+  st->flags |= which;
+}
+
+/* The caller may not reach `addr` (a v4-mapped or IPv6 loopback of another isolated session). */
+static __always_inline int refused(const struct hook *h, const __u32 *addr) {
+  struct vfb_owner_key key;
+  __builtin_memcpy(key.addr, addr, 16);
+  struct vfb_owner *o = bpf_map_lookup_elem(&owners, &key);
+  if (!o || !o->isolation || o->cgroup_id == h->cgroup_id) return 0;
+  __u32 uid = (__u32)bpf_get_current_uid_gid();
+  __u32 n = o->n_uids;
+  for (int i = 0; i < VFB_MAX_UIDS; i++) {
+    if (i >= n) break;
+    if (o->uids[i] == uid) return 0;
+  }
+  return 1;
+}
+
+static __always_inline int refuse(int err) {
+  bpf_set_retval(-err);
+  return 0;
+}
+
+static __always_inline int sk_unbound4(const struct bpf_sock_addr *ctx) {
+  struct bpf_sock *sk = ctx->sk;
+  return sk && sk->src_ip4 == 0 && sk->src_port == 0;
+}
+
+static __always_inline int sk_unbound6(const struct bpf_sock_addr *ctx) {
+  struct bpf_sock *sk = ctx->sk;
+  if (!sk || sk->src_port != 0) return 0;
+  return (sk->src_ip6[0] | sk->src_ip6[1] | sk->src_ip6[2] | sk->src_ip6[3]) == 0;
+}
+
+static __always_inline void bind_source4(struct bpf_sock_addr *ctx, __u32 ip) {
+  struct bpf_sock_addr_in {
+    __u16 family;
+    __u16 port;
+    __u32 addr;
+    __u8 zero[8];
+  } sa = {.family = AF_INET, .addr = ip};
+  bpf_bind(ctx, (struct sockaddr *)&sa, sizeof sa);
+}
+
+static __always_inline void bind_source6(struct bpf_sock_addr *ctx, const __u32 *a) {
+  struct bpf_sock_addr_in6 {
+    __u16 family;
+    __u16 port;
+    __u32 flowinfo;
+    __u32 addr[4];
+    __u32 scope_id;
+  } sa = {.family = AF_INET6};
+  __builtin_memcpy(sa.addr, a, 16);
+  bpf_bind(ctx, (struct sockaddr *)&sa, sizeof sa);
+}
+
+/* ---- the rewriting hooks ------------------------------------------------------------------- */
+
+enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
+
+/*
+ * One IPv4 destination/bind address `ip` (from an AF_INET socket, or v4-mapped on an AF_INET6
+ * one: v6 != 0). Returns the hook's verdict.
+ */
+static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, __u32 ip, int v6) {
+  struct hook h;
+  int in_session = begin(&h);
+  __u32 a[4], real[4], shown[4];
+  if (call != CALL_BIND && is_127(ip) && ip != LOCALHOST4) {
+    mapped(a, ip);
+    if (refused(&h, a)) return refuse(ECONNREFUSED);
+  } else if (call == CALL_BIND && is_127(ip) && ip != LOCALHOST4) {
+    mapped(a, ip);
+    if (refused(&h, a)) return refuse(EACCES);
+  }
+  if (!in_session || !stream_or_dgram(ctx) || port_excluded(h.s, ctx->user_port)) return 1;
+
+  __u32 target;
+  if (ip == LOCALHOST4 && localhost_target(&h, &target)) {
+    if (v6) ctx->user_ip6[3] = target;
+    else ctx->user_ip4 = target;
+    mapped(real, target);
+    mapped(shown, LOCALHOST4);
+    if (call == CALL_BIND) remember(ctx, VFB_S_LOCAL, real, shown);
+    remember(ctx, VFB_S_REMOTE, real, shown);
+    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM &&
+        (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
+      if (v6) bind_source6(ctx, real);
+      else bind_source4(ctx, target);
+      remember(ctx, VFB_S_LOCAL, real, shown);
+    }
+    return 1;
+  }
+  if (!(h.flags & VFB_P_VIP)) return 1;
+  __u32 vip = h.vip;
+  if (call == CALL_BIND) {
+    mapped(a, ip);
+    if (ip == 0 || is_host(h.s, a)) {
+      if (v6) ctx->user_ip6[3] = vip;
+      else ctx->user_ip4 = vip;
+      mapped(real, vip);
+      remember(ctx, VFB_S_LOCAL, real, a);
+    }
+    return 1;
+  }
+  /* connect / send elsewhere: the traffic leaves from V (never a 127/8 V towards a non-127). */
+  if (ip == 0 || ip == LOCALHOST4 || (is_127(vip) && !is_127(ip))) return 1;
+  if (call == CALL_CONNECT) {
+    if (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx)) {
+      mapped(a, vip);
+      if (v6) bind_source6(ctx, a);
+      else bind_source4(ctx, vip);
+    }
+  } else if (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx)) {
+    if (v6) {
+      ctx->msg_src_ip6[0] = 0;
+      ctx->msg_src_ip6[1] = 0;
+      ctx->msg_src_ip6[2] = MAPPED_PREFIX;
+      ctx->msg_src_ip6[3] = vip;
+    } else {
+      ctx->msg_src_ip4 = vip;
+    }
+  }
+  return 1;
+}
+
+/* IPV6_V6ONLY is set (or cannot be read: then ::ffff:V is not risked). */
+static __always_inline int v6only(const struct bpf_sock_addr *ctx) {
+  struct bpf_sock *sk = ctx->sk;
+  if (!sk) return 1;
+  struct sock *s = ctx->type == SOCK_STREAM ? (struct sock *)bpf_skc_to_tcp6_sock(sk)
+                                            : (struct sock *)bpf_skc_to_udp6_sock(sk);
+  if (!s) return 1;
+  return BPF_CORE_READ_BITFIELD(&s->__sk_common, skc_ipv6only);
+}
+
+/* A native IPv6 address on an AF_INET6 socket. */
+static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, const __u32 *a) {
+  struct hook h;
+  int in_session = begin(&h);
+  if (!is_lo6(a) && !is_any6(a) && refused(&h, a)) {
+    return refuse(call == CALL_BIND ? EACCES : ECONNREFUSED);
+  }
+  if (!in_session || !stream_or_dgram(ctx) || port_excluded(h.s, ctx->user_port)) return 1;
+  struct vfb_session *s = h.s;
+  __u32 shown[4] = {0, 0, 0, bpf_htonl(1)};
+  if (is_lo6(a)) {
+    if (!has_loopback6(&h)) return 1;
+    __u32 real[4] = {s->loopback6[0], s->loopback6[1], s->loopback6[2], s->loopback6[3]};
+    write6(ctx, real);
+    if (call == CALL_BIND) remember(ctx, VFB_S_LOCAL, real, shown);
+    remember(ctx, VFB_S_REMOTE, real, shown);
+    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) {
+      bind_source6(ctx, real);
+      remember(ctx, VFB_S_LOCAL, real, shown);
+    }
+    return 1;
+  }
+  /* :: or a host address, bound with V: ::ffff:V, which needs a dual-stack socket. */
+  if (call == CALL_BIND && (h.flags & VFB_P_VIP) && (is_any6(a) || is_host(s, a))) {
+    if (v6only(ctx)) return 1;
+    __u32 real[4];
+    mapped(real, h.vip);
+    write6(ctx, real);
+    remember(ctx, VFB_S_LOCAL, real, a);
+  }
+  return 1;
+}
+
+static __always_inline int rewrite6_entry(struct bpf_sock_addr *ctx, enum call call) {
+  __u32 a[4];
+  read6(ctx, a);
+  if (is_mapped(a)) return rewrite4(ctx, call, a[3], 1);
+  return rewrite6(ctx, call, a);
+}
+
+SEC("cgroup/bind4")
+int vf_bind4(struct bpf_sock_addr *ctx) { return rewrite4(ctx, CALL_BIND, ctx->user_ip4, 0); }
+
+SEC("cgroup/bind6")
+int vf_bind6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_BIND); }
+
+SEC("cgroup/connect4")
+int vf_connect4(struct bpf_sock_addr *ctx) { return rewrite4(ctx, CALL_CONNECT, ctx->user_ip4, 0); }
+
+SEC("cgroup/connect6")
+int vf_connect6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_CONNECT); }
+
+SEC("cgroup/sendmsg4")
+int vf_sendmsg4(struct bpf_sock_addr *ctx) { return rewrite4(ctx, CALL_SEND, ctx->user_ip4, 0); }
+
+SEC("cgroup/sendmsg6")
+int vf_sendmsg6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_SEND); }
+
+/* ---- the hooks that report addresses back -------------------------------------------------- */
+
+/*
+ * `a` is the address the kernel reports (v4-mapped for IPv4); replaces it by what the program
+ * used. local: getsockname; otherwise the peer / datagram source.
+ */
+static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int local) {
+  /* L, V and the loopback6 are never 127.0.0.1 or 0.0.0.0: the most common answers need nothing */
+  if (is_mapped(a) && (a[3] == LOCALHOST4 || a[3] == 0)) return 1;
+  struct bpf_sock *sk = ctx->sk;
+  int done = 0;
+  if (sk) {
+    struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
+    if (st) {
+      if (local && (st->flags & VFB_S_LOCAL) && same6(st->local_real, a)) {
+        /* A connection accepted on a wildcard listener really came to V: shown as it is. */
+        if (!(is_any6(st->local_shown) ||
+              (is_mapped(st->local_shown) && st->local_shown[3] == 0)) ||
+            sk->dst_port == 0) {
+          __builtin_memcpy(a, st->local_shown, 16);
+          done = 1;
+        } else {
+          return 1;
+        }
+      } else if (!local && (st->flags & VFB_S_REMOTE) && same6(st->remote_real, a)) {
+        __builtin_memcpy(a, st->remote_shown, 16);
+        done = 1;
+      }
+    }
+  }
+  if (!done) {
+    /* L is in 127/8 and not 127.0.0.1 (vipfarm-bpf set checks it): other IPv4 addresses, and the
+       127.0.0.1 of every unbound sender, need no session lookup */
+    if (is_mapped(a) && (!is_127(a[3]) || a[3] == LOCALHOST4)) return 1;
+    __u64 cgroup_id;
+    struct vfb_session *s = find_session(&cgroup_id);
+    if (!s || !(s->flags & VFB_LOOPBACK)) return 1;
+    if (is_mapped(a) && a[3] == s->loopback4) {
+      a[3] = LOCALHOST4;
+    } else if ((s->flags & VFB_LOOPBACK6) && same6(a, s->loopback6)) {
+      a[0] = 0;
+      a[1] = 0;
+      a[2] = 0;
+      a[3] = bpf_htonl(1);
+    } else {
+      return 1;
+    }
+  }
+  if (!v6) {
+    if (!is_mapped(a)) return 1; /* an IPv6 address cannot be shown on an AF_INET socket */
+    ctx->user_ip4 = a[3];
+  } else {
+    write6(ctx, a);
+  }
+  return 1;
+}
+
+static __always_inline int show4(struct bpf_sock_addr *ctx, int local) {
+  __u32 a[4];
+  mapped(a, ctx->user_ip4);
+  return show(ctx, a, 0, local);
+}
+
+static __always_inline int show6(struct bpf_sock_addr *ctx, int local) {
+  __u32 a[4];
+  read6(ctx, a);
+  return show(ctx, a, 1, local);
+}
+
+SEC("cgroup/recvmsg4")
+int vf_recvmsg4(struct bpf_sock_addr *ctx) { return show4(ctx, 0); }
+
+SEC("cgroup/recvmsg6")
+int vf_recvmsg6(struct bpf_sock_addr *ctx) { return show6(ctx, 0); }
+
+SEC("cgroup/getpeername4")
+int vf_getpeername4(struct bpf_sock_addr *ctx) { return show4(ctx, 0); }
+
+SEC("cgroup/getpeername6")
+int vf_getpeername6(struct bpf_sock_addr *ctx) { return show6(ctx, 0); }
+
+SEC("cgroup/getsockname4")
+int vf_getsockname4(struct bpf_sock_addr *ctx) { return show4(ctx, 1); }
+
+SEC("cgroup/getsockname6")
+int vf_getsockname6(struct bpf_sock_addr *ctx) { return show6(ctx, 1); }

@@ -542,7 +542,8 @@ public final class GatewayBench {
     // ---- HTTP
 
     private Future<Reply> call(HttpMethod method, String path, String token, JsonObject body) {
-      RequestOptions request = new RequestOptions().setMethod(method).setURI(path);
+      // a request that never completes fails the run with its path instead of stalling a phase for good
+      RequestOptions request = new RequestOptions().setMethod(method).setURI(path).setIdleTimeout(30_000);
       if (token != null) {
         request.putHeader("Authorization", "Bearer " + token);
       }

@@ -8,6 +8,11 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -15,13 +20,25 @@ import org.junit.jupiter.api.Timeout;
 class GatewayBenchTest {
 
   @Test
-  @Timeout(90)
+  @Timeout(120)
   void smallRunDeliversEveryEventOnceAndEndsWithAJsonLine() throws Exception {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     String line;
     try (PrintStream out = new PrintStream(printed, true, StandardCharsets.UTF_8)) {
-      line = GatewayBench.run(List.of("--leases", "500", "--hosts", "10", "--requests", "50", "--warmup", "10",
-          "--page-requests", "2", "--subscribers", "5", "--events", "5"), out);
+      // in its own thread, so that a stuck run says which phase it was in
+      CompletableFuture<String> run = CompletableFuture.supplyAsync(() -> {
+        try {
+          return GatewayBench.run(List.of("--leases", "500", "--hosts", "10", "--requests", "50", "--warmup", "10",
+              "--page-requests", "2", "--subscribers", "5", "--events", "5"), out);
+        } catch (Exception e) {
+          throw new CompletionException(e);
+        }
+      });
+      try {
+        line = run.get(100, TimeUnit.SECONDS);
+      } catch (TimeoutException | ExecutionException e) {
+        throw new AssertionError("the bench did not finish; it printed:\n" + printed.toString(StandardCharsets.UTF_8), e);
+      }
     }
     String[] lines = printed.toString(StandardCharsets.UTF_8).strip().split("\n");
     assertThat(lines[lines.length - 1]).isEqualTo(line);

@@ -44,7 +44,7 @@ class SessionOptionsTest {
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--sessions", "api", "--logind-bus", "unix:path=/x"),
         Map.of())).hasMessageContaining("need --sessions logind");
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--role", "control", "--sessions", "pam"), Map.of()))
-        .hasMessageContaining("needs an agent");
+        .hasMessageContaining("--sessions is for agents").hasMessageContaining("runs no host agent");
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--sessions", "logind", "--logind-bus", " "), Map.of()))
         .hasMessageContaining("--logind-bus must not be empty");
   }

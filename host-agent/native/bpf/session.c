@@ -64,8 +64,9 @@ static int compile(const struct vf_rules_file *f, struct vfb_session *s) {
   clock_gettime(CLOCK_REALTIME, &ts);
   s->generation = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
   if (f->loopback_set) {
-    if ((ntohl(f->loopback.s_addr) >> 24) != 127 || f->loopback.s_addr == htonl(INADDR_LOOPBACK)) {
-      return vfb_fail("loopback4 must be in 127.0.0.0/8 and not 127.0.0.1");
+    /* 127.0.0.1 itself is session 0's loopback (the console session keeps the host's) */
+    if ((ntohl(f->loopback.s_addr) >> 24) != 127) {
+      return vfb_fail("loopback4 must be in 127.0.0.0/8");
     }
     s->flags |= VFB_LOOPBACK;
     s->loopback4 = f->loopback.s_addr;
@@ -106,11 +107,12 @@ static int compile(const struct vf_rules_file *f, struct vfb_session *s) {
 
 static void owner_keys(const struct vfb_session *s, struct vfb_owner_key keys[2], int *n) {
   *n = 0;
-  if (s->flags & VFB_LOOPBACK) {
+  /* the host's own loopback is everyone's: never owned by a session, never isolated */
+  if ((s->flags & VFB_LOOPBACK) && s->loopback4 != htonl(INADDR_LOOPBACK)) {
     mapped4(keys[*n].addr, (struct in_addr){s->loopback4});
     (*n)++;
   }
-  if (s->flags & VFB_LOOPBACK6) {
+  if ((s->flags & VFB_LOOPBACK6) && memcmp(s->loopback6, &in6addr_loopback, 16) != 0) {
     memcpy(keys[*n].addr, s->loopback6, 16);
     (*n)++;
   }

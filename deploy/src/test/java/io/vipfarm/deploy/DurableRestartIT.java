@@ -31,7 +31,20 @@ class DurableRestartIT {
   private final List<ManagedProcess> processes = new ArrayList<>();
 
   /** One control member: its data dir and ports stay the same across restarts. */
-  private record Member(String name, Path dataDir, int httpPort, int clusterPort) {}
+  private record Member(String name, Path dataDir, int httpPort, int clusterPort, int bridgePort) {}
+
+  private FarmCa ca;
+
+  private io.vipfarm.deploy.bridge.BridgeTls controlCertificate(Member m) {
+    try {
+      if (ca == null) {
+        ca = FarmCa.init(tmp.resolve("ca"));
+      }
+      return ca.control("durable-" + m.name(), "127.0.0.1");
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot make the bridge certificates", e);
+    }
+  }
 
   @AfterEach
   void stopAll() {
@@ -233,7 +246,7 @@ class DurableRestartIT {
   // ------------------------------------------------------------------ processes
 
   private Member member(String name) {
-    return new Member(name, tmp.resolve(name + "/data"), FreePort.pick(), FreePort.pick());
+    return new Member(name, tmp.resolve(name + "/data"), FreePort.pick(), FreePort.pick(), FreePort.pick());
   }
 
   private GatewayClient gateway(Member m) {
@@ -244,11 +257,16 @@ class DurableRestartIT {
     List<String> argv = new ArrayList<>(List.of(VIPFARM.toString(), "start",
         "--role", role,
         "--http-port", String.valueOf(m.httpPort()),
-        "--host-id", "durable-" + m.name(),
         "--data-dir", m.dataDir().toString(),
-        "--run-dir", tmp.resolve(m.name() + "/run").toString(),
         "--cluster-name", cluster,
         "--cluster-port", String.valueOf(m.clusterPort())));
+    if (role.equals("control")) {
+      // a control member serves the agent bridge, which needs the farm's certificates
+      argv.addAll(FarmCa.options(controlCertificate(m)));
+      argv.addAll(List.of("--bridge-port", String.valueOf(m.bridgePort())));
+    } else {
+      argv.addAll(List.of("--host-id", "durable-" + m.name(), "--run-dir", tmp.resolve(m.name() + "/run").toString()));
+    }
     argv.addAll(List.of(extra));
     if (other != null) {
       argv.addAll(List.of("--cluster-members", "127.0.0.1:" + other.clusterPort()));

@@ -14,6 +14,7 @@ import java.util.List;
  * @param tlsKey PEM private key of {@code tlsCert}, or null
  * @param webhookAllow non-loopback hosts webhooks may be sent to ({@code host}, {@code *.domain}, {@code *})
  * @param expectedMembers control members of the farm; the allocation service needs a majority of them
+ * @param vipInterface the interface the agent puts leased VIPs on, or null for none
  */
 public record NodeOptions(
     Role role,
@@ -29,7 +30,8 @@ public record NodeOptions(
     Path tlsCert,
     Path tlsKey,
     List<String> webhookAllow,
-    int expectedMembers) {
+    int expectedMembers,
+    String vipInterface) {
 
   public NodeOptions {
     clusterMembers = List.copyOf(clusterMembers);
@@ -42,6 +44,14 @@ public record NodeOptions(
     }
   }
 
+  /** No VIP interface. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert,
+      Path tlsKey, List<String> webhookAllow, int expectedMembers) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        tlsCert, tlsKey, webhookAllow, expectedMembers, null);
+  }
+
   /** Plain HTTP, loopback-only webhooks. */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
@@ -51,6 +61,6 @@ public record NodeOptions(
 
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
-        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers);
+        clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, vipInterface);
   }
 }

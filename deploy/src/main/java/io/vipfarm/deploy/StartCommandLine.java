@@ -30,6 +30,8 @@ public final class StartCommandLine {
       "  --tls-cert FILE            serve the gateway over HTTPS with this PEM certificate (needs --tls-key)",
       "  --tls-key FILE             the PEM private key of --tls-cert",
       "  --webhook-allow H,...      non-loopback webhook hosts allowed (host, *.domain, or *; default none)",
+      "  --vip-interface IF         the agent adds each leased VIP outside 127.0.0.0/8 to interface IF",
+      "                             (label IF:vf) and removes it on release (default: none; needs root)",
       "environment: VIPFARM_ADMIN_TOKEN sets the admin bearer token (else one is generated",
       "             into <data-dir>/admin-token, mode 0600)");
 
@@ -51,6 +53,7 @@ public final class StartCommandLine {
     Path tlsKey = null;
     List<String> webhookAllow = new ArrayList<>();
     int expectedMembers = 1;
+    String vipInterface = null;
 
     for (CommandOption option : CommandOption.parse(args)) {
       String name = option.name();
@@ -70,6 +73,7 @@ public final class StartCommandLine {
         case "--tls-key" -> tlsKey = readableFile(name, value);
         case "--webhook-allow" -> webhookAllow = webhookHosts(value);
         case "--expected-members" -> expectedMembers = positive(name, value, 99);
+        case "--vip-interface" -> vipInterface = vipInterface(value);
         default -> throw new UsageException("unknown option " + name);
       }
     }
@@ -78,6 +82,9 @@ public final class StartCommandLine {
     }
     if (role == Role.AGENT && expectedMembers != 1) {
       throw new UsageException("--expected-members is for control members; an agent holds no leases");
+    }
+    if (role == Role.CONTROL && vipInterface != null) {
+      throw new UsageException("--vip-interface is for agents; a control member holds no sessions");
     }
     return new NodeOptions(
         role,
@@ -93,7 +100,8 @@ public final class StartCommandLine {
         tlsCert,
         tlsKey,
         webhookAllow,
-        expectedMembers);
+        expectedMembers,
+        vipInterface);
   }
 
   private static int positive(String name, String value, int max) {
@@ -106,6 +114,14 @@ public final class StartCommandLine {
       // reported below
     }
     throw new UsageException(name + " must be a number from 1 to " + max + " (got '" + value + "')");
+  }
+
+  private static String vipInterface(String value) {
+    try {
+      return io.vipfarm.agent.ifaddr.VipAddressPlan.checkInterfaceName(value);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--vip-interface: " + e.getMessage());
+    }
   }
 
   private static Path readableFile(String name, String value) {

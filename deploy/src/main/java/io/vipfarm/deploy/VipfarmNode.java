@@ -79,7 +79,8 @@ public final class VipfarmNode {
     }
     if (options.role().runsAgent()) {
       chain = chain
-          .compose(v -> vertx.deployVerticle(new HostAgentVerticle(AgentConfig.detect(options.hostId(), options.runDir()))))
+          .compose(v -> vertx.deployVerticle(new HostAgentVerticle(AgentConfig.detect(options.hostId(), options.runDir())
+              .withVipInterface(options.vipInterface()))))
           .onSuccess(id -> agentDeployment = id);
     }
     if (options.role().runsControlPlane()) {

@@ -27,9 +27,12 @@ import org.slf4j.LoggerFactory;
  * @param hostAddresses the host's own non-loopback addresses; a bind to one of them is treated like a
  *     bind to 0.0.0.0
  * @param interception how this host enforces the rules: {@value #PRELOAD} (the LD_PRELOAD shim)
+ * @param vipInterface the interface the agent puts leased VIPs on ({@code --vip-interface}), or null for
+ *     none: VIPs in 127.0.0.0/8 need none, other VIPs are then expected to be routed to the host already
  */
 public record AgentConfig(
-    String hostId, String bootId, Path runDir, List<String> hostAddresses, String interception) {
+    String hostId, String bootId, Path runDir, List<String> hostAddresses, String interception,
+    String vipInterface) {
   private static final Logger LOG = LoggerFactory.getLogger(AgentConfig.class);
 
   /** Enforcement through the LD_PRELOAD shim. */
@@ -46,6 +49,16 @@ public record AgentConfig(
     Objects.requireNonNull(runDir, "runDir");
     hostAddresses = List.copyOf(hostAddresses);
     Objects.requireNonNull(interception, "interception");
+  }
+
+  /** Without VIP interface management. */
+  public AgentConfig(String hostId, String bootId, Path runDir, List<String> hostAddresses, String interception) {
+    this(hostId, bootId, runDir, hostAddresses, interception, null);
+  }
+
+  /** This configuration with leased VIPs put on {@code vipInterface} (null: none). */
+  public AgentConfig withVipInterface(String vipInterface) {
+    return new AgentConfig(hostId, bootId, runDir, hostAddresses, interception, vipInterface);
   }
 
   /**

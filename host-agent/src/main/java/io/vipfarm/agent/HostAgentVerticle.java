@@ -17,6 +17,9 @@ import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.SessionRequest;
 import io.vipfarm.api.model.VipfarmEvent;
+import io.vipfarm.agent.ifaddr.InterfaceVips;
+import io.vipfarm.agent.ifaddr.IpCommand;
+import io.vipfarm.agent.ifaddr.VipAddresses;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +34,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class HostAgentVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HostAgentVerticle.class);
+  /** How often the VIP interface is compared with the held leases, to repair drift and retry removals. */
+  private static final long VIP_RECONCILE_MS = 30_000;
 
   private final AgentConfig config;
   private final AgentTimings timings;
@@ -39,6 +44,7 @@ public final class HostAgentVerticle extends VerticleBase {
   private HostAgent agent;
   private PublishedService published;
   private long renewalTimer = -1;
+  private long vipTimer = -1;
   private boolean abandoned;
 
   public HostAgentVerticle(AgentConfig config) {
@@ -60,9 +66,20 @@ public final class HostAgentVerticle extends VerticleBase {
     AllocationService allocations = AllocationService.client(
         new EventBusClient(vertx, () -> locator.address(Addresses.ALLOCATION_SERVICE), timeoutMs));
     eventSink = new EventSink(vertx.eventBus());
+    VipAddresses vipAddresses;
+    Future<Void> vipInterfaceChecked;
+    try {
+      InterfaceVips onInterface = config.vipInterface() == null ? null
+          : new InterfaceVips(vertx, new IpCommand(), config.vipInterface());
+      vipAddresses = onInterface == null ? VipAddresses.NONE : onInterface;
+      vipInterfaceChecked = onInterface == null ? Future.succeededFuture() : onInterface.check();
+    } catch (IllegalArgumentException e) {
+      discovery.close();
+      return Future.failedFuture(new IllegalArgumentException("--vip-interface: " + e.getMessage(), e));
+    }
     agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()),
         new SessionJournal(vertx, config.runDir()), eventSink::emit, System::currentTimeMillis,
-        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS));
+        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS), vipAddresses);
     PolicyChanges.listen(vertx.eventBus(), agent::policiesChanged); // new rules reach running programs
 
     ServiceEndpoint endpoint = new ServiceEndpoint()
@@ -73,16 +90,23 @@ public final class HostAgentVerticle extends VerticleBase {
         .on(Actions.DESCRIBE, body -> agent.describe());
     String address = Addresses.agent(config.hostId());
     // sessions a previous run left behind (same boot) are re-adopted before any request is served
-    return agent.reclaim()
+    return vipInterfaceChecked
+        .recover(err -> Future.failedFuture(new IllegalStateException("--vip-interface " + config.vipInterface()
+            + ": " + err.getMessage(), err)))
+        .compose(checked -> agent.reclaim())
         .compose(reclaimed -> PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
             Addresses.HOST_AGENT_SERVICE, address, HostAgentService.class,
             new JsonObject().put(Addresses.META_HOST_ID, config.hostId()))))
         .onSuccess(service -> {
           published = service;
           renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
+          if (config.vipInterface() != null) {
+            vipTimer = vertx.setPeriodic(VIP_RECONCILE_MS, id -> agent.reconcileVipAddresses());
+          }
           eventSink.emit(hostEvent(VipfarmEvent.HOST_JOINED));
-          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {})", config.hostId(),
-              address, config.bootId(), config.runDir(), config.interception());
+          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {}, VIP interface {})",
+              config.hostId(), address, config.bootId(), config.runDir(), config.interception(),
+              config.vipInterface() == null ? "none" : config.vipInterface());
         })
         .onFailure(err -> discovery.close());
   }
@@ -90,6 +114,7 @@ public final class HostAgentVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(renewalTimer);
+    vertx.cancelTimer(vipTimer);
     Future<Void> withdrawn = published == null ? Future.succeededFuture() : published.withdraw();
     return withdrawn
         .onFailure(err -> LOG.warn("cannot withdraw the agent of '{}' cleanly: {}", config.hostId(), err.getMessage()))

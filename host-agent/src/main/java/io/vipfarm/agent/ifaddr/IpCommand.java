@@ -1,0 +1,140 @@
+package io.vipfarm.agent.ifaddr;
+
+import io.vertx.core.json.DecodeException;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Interface addresses through iproute2's {@code ip} command. Blocking: call on a worker thread.
+ *
+ * <p>Why {@code ip} rather than netlink: Java has no netlink socket, so netlink would mean a native
+ * helper or JNA plus hand-built rtnetlink messages, code to maintain for a few calls per session start.
+ * {@code ip} is on every Linux host (Debian: iproute2), speaks netlink for us, reports in JSON
+ * ({@code -j}), and its commands are what an administrator types to check or repair by hand. A fork costs
+ * a few milliseconds, against a lease acquisition that crosses the cluster.
+ */
+public final class IpCommand {
+  private static final long TIMEOUT_SECONDS = 10;
+  private final String executable;
+
+  /** {@code ip} from the PATH, else from /usr/sbin or /sbin (a service's PATH may lack sbin). */
+  public IpCommand() {
+    this(locate());
+  }
+
+  IpCommand(String executable) {
+    this.executable = executable;
+  }
+
+  private static String locate() {
+    String path = System.getenv("PATH");
+    List<String> dirs = new ArrayList<>(path == null ? List.of() : List.of(path.split(":")));
+    dirs.addAll(List.of("/usr/sbin", "/sbin", "/usr/bin", "/bin"));
+    for (String dir : dirs) {
+      if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, "ip"))) {
+        return Path.of(dir, "ip").toString();
+      }
+    }
+    return "ip";
+  }
+
+  /** Fails with a clear message when {@code interfaceName} does not exist (or {@code ip} cannot run). */
+  public void checkInterface(String interfaceName) {
+    run(List.of("-j", "link", "show", "dev", interfaceName));
+  }
+
+  /** Every IPv4 address of the host, on every interface. */
+  public List<PresentAddress> addresses() {
+    return parse(run(List.of("-j", "-4", "addr", "show")));
+  }
+
+  /** Adds {@code address}/32 to {@code interfaceName} with {@code label}. */
+  public void add(String interfaceName, String address, String label) {
+    run(List.of("addr", "add", address + "/32", "dev", interfaceName, "label", label));
+  }
+
+  /**
+   * Removes {@code address}/32 from {@code interfaceName}, only if it carries {@code label}: the kernel
+   * compares the label on delete, so an address someone re-added without it in the meantime stays.
+   */
+  public void remove(String interfaceName, String address, String label) {
+    run(List.of("addr", "del", address + "/32", "dev", interfaceName, "label", label));
+  }
+
+  /** The addresses in the output of {@code ip -j -4 addr show}. */
+  static List<PresentAddress> parse(String json) {
+    List<PresentAddress> out = new ArrayList<>();
+    JsonArray links;
+    try {
+      links = new JsonArray(json.isBlank() ? "[]" : json);
+    } catch (DecodeException e) {
+      throw new IllegalStateException("cannot read the output of 'ip -j -4 addr show': " + e.getMessage(), e);
+    }
+    for (Object l : links) {
+      if (!(l instanceof JsonObject link)) {
+        continue;
+      }
+      String name = link.getString("ifname");
+      JsonArray infos = link.getJsonArray("addr_info", new JsonArray());
+      for (Object i : infos) {
+        if (i instanceof JsonObject info && "inet".equals(info.getString("family")) && info.getString("local") != null) {
+          out.add(new PresentAddress(name, info.getString("local"), info.getInteger("prefixlen", 32),
+              info.getString("label", name)));
+        }
+      }
+    }
+    return out;
+  }
+
+  private String run(List<String> args) {
+    List<String> command = new ArrayList<>();
+    command.add(executable);
+    command.addAll(args);
+    Process process;
+    try {
+      process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.DISCARD).start();
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot run '" + String.join(" ", command) + "' (is iproute2 installed?): "
+          + e.getMessage(), e);
+    }
+    // one stream after the other: ip writes at most a line to stderr, far below a pipe's buffer
+    String stdout = readAll(process.getInputStream());
+    String stderr = readAll(process.getErrorStream());
+    try {
+      if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+        process.destroyForcibly();
+        throw new IllegalStateException("'" + String.join(" ", command) + "' did not finish within "
+            + TIMEOUT_SECONDS + " s");
+      }
+      if (process.exitValue() != 0) {
+        throw new IllegalStateException("'" + String.join(" ", command) + "' failed (exit " + process.exitValue()
+            + "): " + stderr.strip());
+      }
+      return stdout;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+      throw new IllegalStateException("interrupted while running " + command, e);
+    }
+  }
+
+  private static String readAll(InputStream in) {
+    try (in) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      in.transferTo(out);
+      return out.toString(StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

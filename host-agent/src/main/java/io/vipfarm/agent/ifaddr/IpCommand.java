@@ -102,7 +102,7 @@ public final class IpCommand {
     command.addAll(args);
     Process process;
     try {
-      process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.DISCARD).start();
+      process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
     } catch (IOException e) {
       throw new IllegalStateException("cannot run '" + String.join(" ", command) + "' (is iproute2 installed?): "
           + e.getMessage(), e);

@@ -25,15 +25,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class IpCommand {
   private static final long TIMEOUT_SECONDS = 10;
-  private final String executable;
+  private final List<String> prefix;
 
   /** {@code ip} from the PATH, else from /usr/sbin or /sbin (a service's PATH may lack sbin). */
   public IpCommand() {
-    this(locate());
+    this(List.of(locate()));
   }
 
-  IpCommand(String executable) {
-    this.executable = executable;
+  /** @param prefix the command words before the arguments, e.g. {@code ip -n NS} for a test's namespace */
+  IpCommand(List<String> prefix) {
+    this.prefix = List.copyOf(prefix);
   }
 
   private static String locate() {
@@ -97,8 +98,7 @@ public final class IpCommand {
   }
 
   private String run(List<String> args) {
-    List<String> command = new ArrayList<>();
-    command.add(executable);
+    List<String> command = new ArrayList<>(prefix);
     command.addAll(args);
     Process process;
     try {

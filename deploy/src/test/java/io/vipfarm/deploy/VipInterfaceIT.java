@@ -155,6 +155,15 @@ class VipInterfaceIT {
     assertThat(addressesOnly()).doesNotContain(vip7, vip8, STALE).contains(FOREIGN);
   }
 
+  @Test
+  @DisplayName("an agent whose VIP interface does not exist refuses to start, naming it")
+  void missingInterface() {
+    ManagedProcess vipfarm = startNode("all", "node", "--vip-interface", "nosuch0");
+    int exit = vipfarm.waitFor(120);
+    assertThat(exit).as("output:\n%s", vipfarm.output()).isNotZero();
+    assertThat(vipfarm.output()).contains("vipfarm could not start").contains("--vip-interface nosuch0");
+  }
+
   // ---- helpers
 
   private final Map<String, Integer> clusterPorts = new java.util.HashMap<>();

@@ -1,5 +1,6 @@
 package io.vipfarm.agent;
 
+import io.vipfarm.agent.ifaddr.VipAddressPlan;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -49,6 +50,9 @@ public record AgentConfig(
     Objects.requireNonNull(runDir, "runDir");
     hostAddresses = List.copyOf(hostAddresses);
     Objects.requireNonNull(interception, "interception");
+    if (vipInterface != null) {
+      VipAddressPlan.checkInterfaceName(vipInterface);
+    }
   }
 
   /** Without VIP interface management. */

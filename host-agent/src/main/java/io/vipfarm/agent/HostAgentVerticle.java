@@ -66,20 +66,11 @@ public final class HostAgentVerticle extends VerticleBase {
     AllocationService allocations = AllocationService.client(
         new EventBusClient(vertx, () -> locator.address(Addresses.ALLOCATION_SERVICE), timeoutMs));
     eventSink = new EventSink(vertx.eventBus());
-    VipAddresses vipAddresses;
-    Future<Void> vipInterfaceChecked;
-    try {
-      InterfaceVips onInterface = config.vipInterface() == null ? null
-          : new InterfaceVips(vertx, new IpCommand(), config.vipInterface());
-      vipAddresses = onInterface == null ? VipAddresses.NONE : onInterface;
-      vipInterfaceChecked = onInterface == null ? Future.succeededFuture() : onInterface.check();
-    } catch (IllegalArgumentException e) {
-      discovery.close();
-      return Future.failedFuture(new IllegalArgumentException("--vip-interface: " + e.getMessage(), e));
-    }
+    InterfaceVips onInterface = config.vipInterface() == null ? null
+        : new InterfaceVips(vertx, new IpCommand(), config.vipInterface());
     agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()),
         new SessionJournal(vertx, config.runDir()), eventSink::emit, System::currentTimeMillis,
-        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS), vipAddresses);
+        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS), onInterface == null ? VipAddresses.NONE : onInterface);
     PolicyChanges.listen(vertx.eventBus(), agent::policiesChanged); // new rules reach running programs
 
     ServiceEndpoint endpoint = new ServiceEndpoint()
@@ -90,9 +81,7 @@ public final class HostAgentVerticle extends VerticleBase {
         .on(Actions.DESCRIBE, body -> agent.describe());
     String address = Addresses.agent(config.hostId());
     // sessions a previous run left behind (same boot) are re-adopted before any request is served
-    return vipInterfaceChecked
-        .recover(err -> Future.failedFuture(new IllegalStateException("--vip-interface " + config.vipInterface()
-            + ": " + err.getMessage(), err)))
+    return checked(onInterface)
         .compose(checked -> agent.reclaim())
         .compose(reclaimed -> PublishedService.publish(discovery, vertx.eventBus(), endpoint, ServiceLocator.record(
             Addresses.HOST_AGENT_SERVICE, address, HostAgentService.class,
@@ -129,6 +118,15 @@ public final class HostAgentVerticle extends VerticleBase {
           discovery.close();
           LOG.info("host agent of '{}' stopped", config.hostId());
         });
+  }
+
+  /** The VIP interface exists and {@code ip} runs, or the agent refuses to start, saying why. */
+  private Future<Void> checked(InterfaceVips onInterface) {
+    if (onInterface == null) {
+      return Future.succeededFuture();
+    }
+    return onInterface.check().recover(err -> Future.failedFuture(new IllegalStateException(
+        "--vip-interface " + onInterface.interfaceName() + ": " + err.getMessage(), err)));
   }
 
   /**

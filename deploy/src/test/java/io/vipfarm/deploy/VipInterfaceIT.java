@@ -91,11 +91,24 @@ class VipInterfaceIT {
       return curl(vip7, port).equals("session 7");
     });
     assertThat(curl(VipNamespace.HOST_ADDRESS, port)).as("the server is on the VIP only, not on 0.0.0.0").isEmpty();
+    // a neighbour on the subnet reaches it across the link: the host answers ARP for the VIP
+    VipNamespace.Result fromNeighbour = ns.runOnNeighbour(20, "curl", "-s", "--max-time", "5",
+        "http://" + vip7 + ":" + port + "/who.txt");
+    assertThat(fromNeighbour.output().trim()).as("curl from the neighbour (exit %d); its neighbours: %s",
+        fromNeighbour.exit(), ns.runOnNeighbour(10, "ip", "neigh").output())
+        .isEqualTo("session 7");
     web.stop(10);
 
     // ended: off the interface before the gateway answers
     assertThat(gateway.delete("/api/v1/hosts/" + HOST + "/sessions/7").status()).isEqualTo(204);
     assertThat(addressesOnly()).doesNotContain(vip7);
+    // and the host no longer answers ARP for it: the neighbour (its cache flushed) finds no host at all,
+    // where a present address without a server would answer "Connection refused"
+    ns.runOnNeighbour(20, "ip", "neigh", "flush", "dev", "vfvip1");
+    VipNamespace.Result gone = ns.runOnNeighbour(30, "curl", "-sS", "--max-time", "10",
+        "http://" + vip7 + ":" + port + "/who.txt");
+    assertThat(gone.exit()).as("curl after the end: %s", gone.output()).isNotZero();
+    assertThat(gone.output()).doesNotContain("Connection refused");
 
     // an address vipfarm did not add is used as is and never removed
     assertThat(onlyVip(startSession("9", "dave"))).isEqualTo(FOREIGN);
@@ -206,7 +219,8 @@ class VipInterfaceIT {
 
   private void definePoolAndPolicy(boolean vip) {
     assertThat(gateway.put("/api/v1/pools/farm", new JsonObject().put("cidr", VipNamespace.SUBNET)
-        .put("exclude", List.of(VipNamespace.HOST_ADDRESS, STALE))
+        // the subnet's machines are never handed out: vipfarm would put a second copy on the host
+        .put("exclude", List.of(VipNamespace.HOST_ADDRESS, VipNamespace.NEIGHBOUR_ADDRESS, STALE))
         .put("reservations", new JsonObject().put("dave", FOREIGN))
         .put("leaseSeconds", 60)).status()).isEqualTo(200);
     JsonObject policy = new JsonObject()

@@ -10,18 +10,22 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A network namespace of a test's own that stands for a session host on a real subnet: loopback up, and
- * a veth interface {@link #INTERFACE} holding {@link #HOST_ADDRESS}/24 of the subnet {@link #SUBNET},
- * which exists only inside the namespace, so nothing the test does reaches another network. {@link #close}
- * deletes the namespace (and the links with it). Needs root: {@link #unavailableReason} says why not.
+ * Two network namespaces of a test's own: one stands for a session host on a real subnet (loopback up,
+ * a veth interface {@link #INTERFACE} holding {@link #HOST_ADDRESS}/24 of {@link #SUBNET}), the other for
+ * a neighbour on that subnet at the far end of the veth link ({@link #NEIGHBOUR_ADDRESS}/24). The subnet
+ * exists only between these two, so nothing the test does reaches another network. {@link #close}
+ * deletes both (and the link with them). Needs root: {@link #unavailableReason} says why not.
  */
 final class VipNamespace implements AutoCloseable {
   static final String SUBNET = "10.77.0.0/24";
   static final String HOST_ADDRESS = "10.77.0.1";
   static final String INTERFACE = "vfvip0";
+  static final String NEIGHBOUR_ADDRESS = "10.77.0.2";
 
   private final String name = "vfvip-" + String.format("%06x", ThreadLocalRandom.current().nextInt(0x1000000));
+  private final String neighbour = name + "-nb";
   private boolean created;
+  private boolean neighbourCreated;
 
   private VipNamespace() {}
 
@@ -46,10 +50,14 @@ final class VipNamespace implements AutoCloseable {
       ns.must("ip", "netns", "add", ns.name);
       ns.created = true;
       ns.must("ip", "-n", ns.name, "link", "set", "lo", "up");
-      ns.must("ip", "-n", ns.name, "link", "add", INTERFACE, "type", "veth", "peer", "name", "vfvip1");
+      ns.must("ip", "netns", "add", ns.neighbour);
+      ns.neighbourCreated = true;
+      ns.must("ip", "-n", ns.name, "link", "add", INTERFACE, "type", "veth", "peer", "name", "vfvip1",
+          "netns", ns.neighbour);
       ns.must("ip", "-n", ns.name, "addr", "add", HOST_ADDRESS + "/24", "dev", INTERFACE);
       ns.must("ip", "-n", ns.name, "link", "set", INTERFACE, "up");
-      ns.must("ip", "-n", ns.name, "link", "set", "vfvip1", "up");
+      ns.must("ip", "-n", ns.neighbour, "addr", "add", NEIGHBOUR_ADDRESS + "/24", "dev", "vfvip1");
+      ns.must("ip", "-n", ns.neighbour, "link", "set", "vfvip1", "up");
       return ns;
     } catch (RuntimeException e) {
       ns.close();
@@ -88,10 +96,21 @@ final class VipNamespace implements AutoCloseable {
     return out;
   }
 
-  /** Runs a short program inside the namespace; returns its exit code and output. */
+  /** Runs a short program inside the host's namespace; returns its exit code and output. */
   Result run(long seconds, String... command) {
+    return runIn(exec(command), seconds);
+  }
+
+  /** Runs a short program on the neighbour, across the veth link; returns its exit code and output. */
+  Result runOnNeighbour(long seconds, String... command) {
+    List<String> argv = new ArrayList<>(List.of("ip", "netns", "exec", neighbour));
+    argv.addAll(List.of(command));
+    return runIn(argv, seconds);
+  }
+
+  private static Result runIn(List<String> argv, long seconds) {
     try {
-      Process p = new ProcessBuilder(exec(command)).redirectErrorStream(true).start();
+      Process p = new ProcessBuilder(argv).redirectErrorStream(true).start();
       if (!p.waitFor(seconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return new Result(-1, "timed out");
@@ -109,6 +128,13 @@ final class VipNamespace implements AutoCloseable {
 
   @Override
   public void close() {
+    if (neighbourCreated) {
+      String failed = run(List.of("ip", "netns", "del", neighbour));
+      if (failed != null) {
+        System.err.println("could not delete network namespace " + neighbour + ": " + failed);
+      }
+      neighbourCreated = false;
+    }
     if (created) {
       String failed = run(List.of("ip", "netns", "del", name));
       if (failed != null) {

@@ -6,6 +6,7 @@ import io.vertx.core.Vertx;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -31,6 +32,8 @@ public final class InterfaceVips implements VipAddresses {
   private final String interfaceName;
   private final String label;
   private final Set<String> held = new LinkedHashSet<>();
+  /** Held VIPs found on the host without vipfarm's label, already logged (touched by passes only). */
+  private final Set<String> reportedForeign = new HashSet<>();
   private List<Promise<Pass>> waiting = new ArrayList<>();
   private boolean running;
 
@@ -150,8 +153,12 @@ public final class InterfaceVips implements VipAddresses {
       }
     }
     for (String address : plan.leftAlone()) {
-      LOG.debug("VIP {} is already on the host without vipfarm's label: used as is, never removed", address);
+      if (reportedForeign.add(address)) {
+        LOG.warn("VIP {} is already on this host without vipfarm's label: used as is and never removed (if it is"
+            + " an address of the host itself, exclude it from the pool)", address);
+      }
     }
+    reportedForeign.retainAll(plan.leftAlone());
     return new Pass(notAdded);
   }
 }

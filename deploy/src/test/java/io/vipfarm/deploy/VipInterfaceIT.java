@@ -138,9 +138,7 @@ class VipInterfaceIT {
   void agentCrashAndRestart() {
     ManagedProcess control = startNode("control", "control");
     awaitHealthy(control);
-    int controlClusterPort = clusterPorts.get("control");
-    List<String> agentArgs = List.of("--cluster-members", "127.0.0.1:" + controlClusterPort, "--vip-interface", IF);
-    ManagedProcess agent = startNode("agent", "agent", agentArgs.toArray(String[]::new));
+    ManagedProcess agent = startNode("agent", "agent", "--vip-interface", IF);
     awaitAgent(agent);
     definePoolAndPolicy(true);
     String vip7 = onlyVip(startSession("7", "alice"));
@@ -154,7 +152,7 @@ class VipInterfaceIT {
     ns.ip("addr", "del", vip7 + "/32", "dev", IF);
     ns.ip("addr", "add", STALE + "/32", "dev", IF, "label", OURS);
 
-    ManagedProcess restarted = startNode("agent", "agent-again", agentArgs.toArray(String[]::new));
+    ManagedProcess restarted = startNode("agent", "agent-again", "--vip-interface", IF);
     awaitAgent(restarted);
     Poll.until("the interface to carry exactly the held VIPs", Duration.ofSeconds(60), () -> {
       assertThat(restarted.isAlive()).as("agent:\n%s", restarted.output()).isTrue();
@@ -179,24 +177,73 @@ class VipInterfaceIT {
 
   // ---- helpers
 
-  private final Map<String, Integer> clusterPorts = new java.util.HashMap<>();
+  private int controlClusterPort;
+  private int bridgePort;
 
-  /** {@code bin/vipfarm start} inside the namespace, with run and data dirs of its own name. */
+  /**
+   * {@code bin/vipfarm start --role ROLE} inside the namespace, with run and data dirs of its own (both
+   * runs of the agent share one). How an agent reaches the control plane depends on the build: where
+   * {@code vipfarm start} has the TLS agent bridge ({@code --bridge-cert}), through it with certificates
+   * of a CA made here by {@code vipfarm ca}; otherwise as a lite member of the cluster.
+   */
   private ManagedProcess startNode(String role, String name, String... extra) {
     String dirs = role.equals("agent") ? "agent" : name;
-    int clusterPort = FreePort.pick();
-    clusterPorts.put(name, clusterPort);
     List<String> argv = new ArrayList<>(List.of(VIPFARM.toString(), "start", "--role", role,
-        "--host-id", role.equals("control") ? "ctl" : HOST,
-        "--data-dir", tmp.resolve("data-" + dirs).toString(),
-        "--run-dir", tmp.resolve("run-" + dirs).toString(),
-        "--cluster-name", clusterName,
-        "--cluster-port", String.valueOf(clusterPort)));
+        "--data-dir", tmp.resolve("data-" + dirs).toString()));
+    if (!role.equals("control")) {
+      argv.addAll(List.of("--host-id", HOST, "--run-dir", tmp.resolve("run-" + dirs).toString()));
+    }
     if (!role.equals("agent")) {
-      argv.addAll(List.of("--http-port", String.valueOf(gatewayPort)));
+      controlClusterPort = FreePort.pick();
+      argv.addAll(List.of("--http-port", String.valueOf(gatewayPort), "--cluster-name", clusterName,
+          "--cluster-port", String.valueOf(controlClusterPort)));
+    }
+    if (!role.equals("all") && hasAgentBridge()) {
+      Path ca = certificates();
+      if (role.equals("control")) {
+        bridgePort = FreePort.pick();
+        argv.addAll(List.of("--bridge-port", String.valueOf(bridgePort),
+            "--bridge-cert", ca.resolve("control/ctl.pem").toString(),
+            "--bridge-key", ca.resolve("control/ctl.key").toString(), "--bridge-ca", ca.resolve("ca.pem").toString()));
+      } else {
+        argv.addAll(List.of("--control-members", "127.0.0.1:" + bridgePort,
+            "--bridge-cert", ca.resolve("agents/" + HOST + ".pem").toString(),
+            "--bridge-key", ca.resolve("agents/" + HOST + ".key").toString(),
+            "--bridge-ca", ca.resolve("ca.pem").toString()));
+      }
+    } else if (role.equals("agent")) {
+      argv.addAll(List.of("--cluster-name", clusterName, "--cluster-port", String.valueOf(FreePort.pick()),
+          "--cluster-members", "127.0.0.1:" + controlClusterPort));
     }
     argv.addAll(List.of(extra));
     return spawn(name, ns.exec(argv.toArray(String[]::new)));
+  }
+
+  private Boolean agentBridge;
+
+  private boolean hasAgentBridge() {
+    if (agentBridge == null) {
+      ManagedProcess help = spawn("help", List.of(VIPFARM.toString(), "help"));
+      assertThat(help.waitFor(120)).as("vipfarm help:\n%s", help.output()).isZero();
+      agentBridge = help.output().contains("--bridge-cert");
+    }
+    return agentBridge;
+  }
+
+  /** A farm CA with a server certificate for the control member at 127.0.0.1 and one for the agent. */
+  private Path certificates() {
+    Path ca = tmp.resolve("ca");
+    if (!Files.exists(ca.resolve("ca.pem"))) {
+      for (List<String> args : List.of(List.of("init", "--dir", ca.toString()),
+          List.of("issue", "--dir", ca.toString(), "--control", "ctl", "--address", "127.0.0.1"),
+          List.of("issue", "--dir", ca.toString(), "--host-id", HOST))) {
+        List<String> argv = new ArrayList<>(List.of(VIPFARM.toString(), "ca"));
+        argv.addAll(args);
+        ManagedProcess step = spawn("ca-" + args.get(0) + "-" + System.nanoTime(), argv);
+        assertThat(step.waitFor(60)).as("vipfarm ca %s:\n%s", args, step.output()).isZero();
+      }
+    }
+    return ca;
   }
 
   private void awaitHealthy(ManagedProcess node) {

@@ -3,9 +3,8 @@ package io.vipfarm.agent.ifaddr;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.io.ByteArrayOutputStream;
+import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,15 +25,17 @@ import java.util.concurrent.TimeUnit;
 public final class IpCommand {
   private static final long TIMEOUT_SECONDS = 10;
   private final List<String> prefix;
+  private final long timeoutSeconds;
 
   /** {@code ip} from the PATH, else from /usr/sbin or /sbin (a service's PATH may lack sbin). */
   public IpCommand() {
-    this(List.of(locate()));
+    this(List.of(locate()), TIMEOUT_SECONDS);
   }
 
   /** @param prefix the command words before the arguments, e.g. {@code ip -n NS} for a test's namespace */
-  IpCommand(List<String> prefix) {
+  IpCommand(List<String> prefix, long timeoutSeconds) {
     this.prefix = List.copyOf(prefix);
+    this.timeoutSeconds = timeoutSeconds;
   }
 
   private static String locate() {
@@ -97,44 +98,57 @@ public final class IpCommand {
     return out;
   }
 
+  /**
+   * Runs {@code ip ARGS} and returns its standard output. The output goes to temporary files, not pipes,
+   * so that a command that hangs is ended after its timeout (10 s) instead of blocking the
+   * thread (and with it every later change of the interface).
+   */
   private String run(List<String> args) {
     List<String> command = new ArrayList<>(prefix);
     command.addAll(args);
-    Process process;
+    String shown = "'" + String.join(" ", command) + "'";
+    Path stdout = null;
+    Path stderr = null;
+    Process process = null;
     try {
-      process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
-    } catch (IOException e) {
-      throw new IllegalStateException("cannot run '" + String.join(" ", command) + "' (is iproute2 installed?): "
-          + e.getMessage(), e);
-    }
-    // one stream after the other: ip writes at most a line to stderr, far below a pipe's buffer
-    String stdout = readAll(process.getInputStream());
-    String stderr = readAll(process.getErrorStream());
-    try {
-      if (!process.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+      stdout = Files.createTempFile("vipfarm-ip", ".out");
+      stderr = Files.createTempFile("vipfarm-ip", ".err");
+      try {
+        process = new ProcessBuilder(command).redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
+            .redirectOutput(stdout.toFile()).redirectError(stderr.toFile()).start();
+      } catch (IOException e) {
+        throw new IllegalStateException("cannot run " + shown + " (is iproute2 installed?): " + e.getMessage(), e);
+      }
+      if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         process.destroyForcibly();
-        throw new IllegalStateException("'" + String.join(" ", command) + "' did not finish within "
-            + TIMEOUT_SECONDS + " s");
+        throw new IllegalStateException(shown + " did not finish within " + timeoutSeconds + " s");
       }
       if (process.exitValue() != 0) {
-        throw new IllegalStateException("'" + String.join(" ", command) + "' failed (exit " + process.exitValue()
-            + "): " + stderr.strip());
+        throw new IllegalStateException(shown + " failed (exit " + process.exitValue() + "): "
+            + Files.readString(stderr, StandardCharsets.UTF_8).strip());
       }
-      return stdout;
+      return Files.readString(stdout, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("running " + shown, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      process.destroyForcibly();
-      throw new IllegalStateException("interrupted while running " + command, e);
+      if (process != null) {
+        process.destroyForcibly();
+      }
+      throw new IllegalStateException("interrupted while running " + shown, e);
+    } finally {
+      deleteQuietly(stdout);
+      deleteQuietly(stderr);
     }
   }
 
-  private static String readAll(InputStream in) {
-    try (in) {
-      ByteArrayOutputStream out = new ByteArrayOutputStream();
-      in.transferTo(out);
-      return out.toString(StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+  private static void deleteQuietly(Path file) {
+    if (file != null) {
+      try {
+        Files.deleteIfExists(file);
+      } catch (IOException ignored) {
+        // a leftover temporary file is harmless
+      }
     }
   }
 }

@@ -45,7 +45,7 @@ class InterfaceVipsTest {
     must("ip", "-n", ns, "link", "set", IF, "up");
     vertx = Vertx.vertx();
     context = vertx.getOrCreateContext();
-    vips = new InterfaceVips(vertx, new IpCommand(List.of("ip", "-n", ns)), IF);
+    vips = new InterfaceVips(vertx, new IpCommand(List.of("ip", "-n", ns), 10), IF);
   }
 
   @AfterEach
@@ -130,7 +130,7 @@ class InterfaceVipsTest {
 
   private List<String> addresses() throws Exception {
     List<String> out = new ArrayList<>();
-    for (PresentAddress a : new IpCommand(List.of("ip", "-n", ns)).addresses()) {
+    for (PresentAddress a : new IpCommand(List.of("ip", "-n", ns), 10).addresses()) {
       if (a.interfaceName().equals(IF)) {
         out.add(a.address() + "/" + a.prefixLength() + " " + a.label());
       }

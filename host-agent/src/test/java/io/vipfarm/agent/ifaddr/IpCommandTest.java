@@ -3,6 +3,7 @@ package io.vipfarm.agent.ifaddr;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class IpCommandTest {
@@ -31,5 +32,21 @@ class IpCommandTest {
     assertThat(IpCommand.parse("")).isEmpty();
     assertThat(IpCommand.parse("[{\"ifname\":\"eth0\",\"addr_info\":[]}]")).isEmpty();
     assertThatThrownBy(() -> IpCommand.parse("Error: not json")).hasMessageContaining("ip -j -4 addr show");
+  }
+
+  @Test
+  void aFailureNamesTheCommandAndWhatItSaid() {
+    IpCommand failing = new IpCommand(List.of("sh", "-c", "echo 'Cannot find device' >&2; exit 1", "ip"), 10);
+    assertThatThrownBy(() -> failing.add("eth9", "10.0.0.9", "eth9:vf"))
+        .hasMessageContaining("addr add 10.0.0.9/32 dev eth9 label eth9:vf")
+        .hasMessageContaining("exit 1").hasMessageContaining("Cannot find device");
+  }
+
+  @Test
+  void aCommandThatHangsIsEndedAfterItsTimeout() {
+    IpCommand hanging = new IpCommand(List.of("sh", "-c", "sleep 30", "ip"), 1);
+    long started = System.nanoTime();
+    assertThatThrownBy(hanging::addresses).hasMessageContaining("did not finish within 1 s");
+    assertThat(System.nanoTime() - started).isLessThan(20_000_000_000L);
   }
 }

@@ -256,6 +256,9 @@ class VipInterfaceIT {
   private void awaitAgent(ManagedProcess agent) {
     Poll.until("the agent of " + HOST + " to serve", Duration.ofSeconds(120), () -> {
       assertThat(agent.isAlive()).as("%s exited:\n%s", agent, agent.output()).isTrue();
+      if (!agent.output().contains("host agent of '" + HOST + "' serves")) {
+        return false;
+      }
       try {
         return gateway.get("/api/v1/hosts/" + HOST + "/sessions").status() == 200;
       } catch (RuntimeException e) {

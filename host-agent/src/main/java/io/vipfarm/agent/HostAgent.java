@@ -269,8 +269,17 @@ final class HostAgent implements HostAgentService {
    * so it expires.
    */
   private Future<Void> releaseAll(List<Lease> leases, String why) {
-    // off the interface first: once released, the address may be granted to another host
-    return vipAddresses.withdraw(leaseAddresses(leases)).compose(v -> releaseLeases(leases, why));
+    // off the interface first: once released, the address may be granted to another host. Still on it:
+    // not released, so it expires (nobody renews it) while later passes retry the removal.
+    return vipAddresses.withdraw(leaseAddresses(leases)).compose(
+        v -> releaseLeases(leases, why),
+        err -> {
+          for (Lease lease : leases) {
+            LOG.error("{}: {}, so {} is not released; it expires at {}", why, err.getMessage(), lease.address(),
+                lease.expiresAt());
+          }
+          return Future.succeededFuture();
+        });
   }
 
   private Future<Void> releaseLeases(List<Lease> leases, String why) {
@@ -345,6 +354,9 @@ final class HostAgent implements HostAgentService {
     List<String> lost = running.get().leases().stream().map(HeldLease::lease).filter(l -> l.key().equals(key))
         .map(Lease::address).toList();
     return vipAddresses.withdraw(lost)
+        .onFailure(err -> LOG.error("session '{}' lost its VIP, but {} (later passes retry)", sessionId,
+            err.getMessage()))
+        .otherwiseEmpty()
         .compose(w -> journal.write(config, reduced))
         .compose(v -> rulesDirectory.write(sessionId, render(reduced)))
         .<Void>mapEmpty()

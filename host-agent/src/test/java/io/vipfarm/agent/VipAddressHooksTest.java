@@ -57,6 +57,7 @@ class VipAddressHooksTest {
   private final class RecordingVips implements VipAddresses {
     final List<String> calls = new CopyOnWriteArrayList<>();
     volatile boolean failEnsure;
+    volatile boolean failWithdraw;
 
     @Override
     public Future<Void> ensure(Collection<String> addresses) {
@@ -70,9 +71,12 @@ class VipAddressHooksTest {
     public Future<Void> withdraw(Collection<String> addresses) {
       calls.add("withdraw " + addresses);
       return vertx.timer(200, TimeUnit.MILLISECONDS)
-          .map(t -> {
+          .compose(t -> {
+            if (failWithdraw) {
+              return Future.failedFuture(new VipfarmException(ErrorType.INTERNAL, "cannot take it off"));
+            }
             calls.add("withdrawn " + addresses + " with " + allocation.releases.size() + " releases so far");
-            return null;
+            return Future.succeededFuture();
           });
     }
 
@@ -130,6 +134,18 @@ class VipAddressHooksTest {
     assertThat(vips.calls).containsExactly("ensure [" + V1 + "]", "withdraw [" + V1 + "]",
         "withdrawn [" + V1 + "] with 0 releases so far");
     assertThat(allocation.releases).hasSize(1);
+  }
+
+  @Test
+  @DisplayName("a VIP that may still be on the interface is not released: the session ends, the lease expires")
+  void withdrawFailure() throws Exception {
+    await(() -> agent.startSession(new SessionRequest("7", "alice", List.of())));
+    vips.failWithdraw = true;
+    await(() -> agent.endSession("7"));
+    assertThat(vips.calls).containsExactly("ensure [" + V1 + "]", "withdraw [" + V1 + "]");
+    assertThat(allocation.releases).isEmpty();
+    assertThat(allocation.leases()).extracting(l -> l.address()).containsExactly(V1);
+    assertThatThrownBy(() -> await(() -> agent.getSession("7"))).hasMessageContaining("7");
   }
 
   @Test

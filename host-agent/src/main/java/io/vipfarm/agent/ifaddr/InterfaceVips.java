@@ -38,7 +38,7 @@ public final class InterfaceVips implements VipAddresses {
   private boolean running;
 
   /** What one pass did not manage: address to the reason. */
-  private record Pass(Map<String, String> notAdded) {}
+  private record Pass(Map<String, String> notAdded, Map<String, String> notRemoved) {}
 
   public InterfaceVips(Vertx vertx, IpCommand ip, String interfaceName) {
     this.vertx = vertx;
@@ -66,16 +66,7 @@ public final class InterfaceVips implements VipAddresses {
       return Future.succeededFuture();
     }
     held.addAll(managed);
-    return nextPass().compose(pass -> {
-      for (String address : managed) {
-        String why = pass.notAdded().get(address);
-        if (why != null) {
-          return Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
-              "cannot add the VIP " + address + " to interface " + interfaceName + ": " + why));
-        }
-      }
-      return Future.succeededFuture();
-    });
+    return nextPass().compose(pass -> failureOf(managed, pass.notAdded(), "add the VIP %s to"));
   }
 
   @Override
@@ -85,7 +76,19 @@ public final class InterfaceVips implements VipAddresses {
       return Future.succeededFuture();
     }
     managed.forEach(held::remove);
-    return reconcile();
+    return nextPass().compose(pass -> failureOf(managed, pass.notRemoved(), "take the VIP %s off"));
+  }
+
+  /** Failed, naming the first of {@code addresses} the pass did not manage, or succeeded. */
+  private Future<Void> failureOf(List<String> addresses, Map<String, String> failures, String what) {
+    for (String address : addresses) {
+      String why = failures.get(address);
+      if (why != null) {
+        return Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
+            "cannot " + String.format(what, address) + " interface " + interfaceName + ": " + why));
+      }
+    }
+    return Future.succeededFuture();
   }
 
   @Override
@@ -133,11 +136,13 @@ public final class InterfaceVips implements VipAddresses {
   /** One pass, blocking: removes first, so an address moving between sessions ends up present. */
   private Pass apply(Set<String> snapshot) {
     VipAddressPlan plan = VipAddressPlan.between(interfaceName, snapshot, ip.addresses());
+    Map<String, String> notRemoved = new LinkedHashMap<>();
     for (String address : plan.toRemove()) {
       try {
         ip.remove(interfaceName, address, label);
         LOG.info("removed VIP {}/32 from {} (no lease holds it)", address, interfaceName);
       } catch (RuntimeException e) {
+        notRemoved.put(address, e.getMessage());
         LOG.error("cannot remove VIP {} from {} (retried on the next pass): {}", address, interfaceName,
             e.getMessage());
       }
@@ -159,6 +164,6 @@ public final class InterfaceVips implements VipAddresses {
       }
     }
     reportedForeign.retainAll(plan.leftAlone());
-    return new Pass(notAdded);
+    return new Pass(notAdded, notRemoved);
   }
 }

@@ -35,7 +35,11 @@ public interface VipAddresses {
   /** Puts {@code addresses} on the interface; fails, naming the address, when one cannot be added. */
   Future<Void> ensure(Collection<String> addresses);
 
-  /** Takes {@code addresses} off the interface. Always succeeds: a failure is logged and retried later. */
+  /**
+   * Takes {@code addresses} off the interface. Fails, naming the address, when one may still be on it
+   * (later passes retry the removal): the caller must then not release its lease, or the address could
+   * be on two hosts at once.
+   */
   Future<Void> withdraw(Collection<String> addresses);
 
   /**

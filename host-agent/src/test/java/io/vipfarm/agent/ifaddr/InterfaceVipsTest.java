@@ -118,6 +118,23 @@ class InterfaceVipsTest {
     assertThatThrownBy(() -> await(vips::check)).hasMessageContaining(IF);
   }
 
+  @Test
+  @DisplayName("when the address cannot be removed, withdraw fails naming it, and a later pass removes it")
+  void withdrawFailure() throws Exception {
+    await(() -> vips.ensure(List.of("10.78.0.50")));
+    // an ip that cannot delete: every other command goes to the real one
+    InterfaceVips stuck = new InterfaceVips(vertx, new IpCommand(List.of("sh", "-c",
+        "case \" $* \" in *' del '*) echo 'RTNETLINK answers: Operation not permitted' >&2; exit 2;; esac;"
+            + " exec ip -n " + ns + " \"$@\"", "ip"), 10), IF);
+    await(() -> stuck.adopt(List.of("10.78.0.50")));
+    assertThatThrownBy(() -> await(() -> stuck.withdraw(List.of("10.78.0.50"))))
+        .hasMessageContaining("cannot take the VIP 10.78.0.50 off interface vfv0")
+        .hasMessageContaining("Operation not permitted");
+    assertThat(addresses()).contains("10.78.0.50/32 vfv0:vf");
+    await(() -> vips.withdraw(List.of("10.78.0.50")));
+    assertThat(addresses()).doesNotContain("10.78.0.50/32 vfv0:vf");
+  }
+
   private <T> T await(Supplier<Future<T>> call) throws Exception {
     Promise<T> result = Promise.promise();
     context.runOnContext(v -> call.get().onComplete(result));

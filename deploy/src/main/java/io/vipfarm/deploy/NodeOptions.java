@@ -20,6 +20,7 @@ import java.util.List;
  * @param bridge the agents' TLS link to the control plane
  * @param sessionSources where the agent's sessions come from besides the API ({@code --sessions})
  * @param interception how the host agent enforces (--interception and where the kernel path lives)
+ * @param vipInterface the interface the agent puts leased VIPs on, or null for none
  */
 public record NodeOptions(
     Role role,
@@ -39,7 +40,8 @@ public record NodeOptions(
     boolean multicast,
     BridgeSettings bridge,
     SessionSources sessionSources,
-    AgentConfig.Request interception) {
+    AgentConfig.Request interception,
+    String vipInterface) {
 
   public NodeOptions {
     clusterMembers = List.copyOf(clusterMembers);
@@ -71,6 +73,15 @@ public record NodeOptions(
         tlsCert, tlsKey, webhookAllow, expectedMembers, false, BridgeSettings.NONE);
   }
 
+  /** No VIP interface. */
+  public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
+      String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress, Path tlsCert, Path tlsKey,
+      List<String> webhookAllow, int expectedMembers, boolean multicast, BridgeSettings bridge,
+      SessionSources sessionSources, AgentConfig.Request interception) {
+    this(role, httpHost, httpPort, hostId, dataDir, runDir, clusterName, clusterPort, clusterMembers, bindAddress,
+        tlsCert, tlsKey, webhookAllow, expectedMembers, multicast, bridge, sessionSources, interception, null);
+  }
+
   /** Plain HTTP, loopback-only webhooks. */
   public NodeOptions(Role role, String httpHost, int httpPort, String hostId, Path dataDir, Path runDir,
       String clusterName, int clusterPort, List<String> clusterMembers, String bindAddress) {
@@ -81,6 +92,6 @@ public record NodeOptions(
   public NodeOptions withHttpPort(int port) {
     return new NodeOptions(role, httpHost, port, hostId, dataDir, runDir, clusterName, clusterPort,
         clusterMembers, bindAddress, tlsCert, tlsKey, webhookAllow, expectedMembers, multicast, bridge,
-        sessionSources, interception);
+        sessionSources, interception, vipInterface);
   }
 }

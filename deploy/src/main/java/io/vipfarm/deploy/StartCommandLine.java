@@ -40,6 +40,8 @@ public final class StartCommandLine {
       "  --tls-cert FILE            serve the gateway over HTTPS with this PEM certificate (needs --tls-key)",
       "  --tls-key FILE             the PEM private key of --tls-cert",
       "  --webhook-allow H,...      non-loopback webhook hosts allowed (host, *.domain, or *; default none)",
+      "  --vip-interface IF         the agent adds each leased VIP outside 127.0.0.0/8 to interface IF",
+      "                             (label IF:vf) and removes it on release (default: none; needs root)",
       "  --sessions api|logind|pam  where the agent's sessions come from, a comma list (default api: the",
       "                             gateway only); logind: follow systemd-logind; pam: serve the local",
       "                             control socket for `vipfarm session open|close` (pam_exec)",
@@ -72,14 +74,15 @@ public final class StartCommandLine {
       "--run-dir", "--cluster-name", "--cluster-port", "--cluster-members", "--bind-address", "--multicast",
       "--expected-members", "--tls-cert", "--tls-key", "--webhook-allow", "--bridge-port", "--bridge-cert",
       "--bridge-key", "--bridge-ca", "--control-members", "--agent-grace", "--sessions", "--logind-classes",
-      "--logind-bus", "--interception", "--cgroup-parent", "--bpf-pin-dir", "--loopback6-prefix");
+      "--logind-bus", "--interception", "--cgroup-parent", "--bpf-pin-dir", "--loopback6-prefix", "--vip-interface");
   /** Settings that make no sense for an agent, which holds no cluster data and serves no HTTP. */
   private static final Set<String> NOT_FOR_AGENT = Set.of("--http-host", "--http-port", "--cluster-name",
       "--cluster-port", "--cluster-members", "--bind-address", "--multicast", "--expected-members", "--tls-cert",
       "--tls-key", "--webhook-allow", "--bridge-port", "--agent-grace");
   /** Settings of an agent's own host, meaningless on a control member. */
   private static final Set<String> AGENT_ONLY = Set.of("--control-members", "--host-id", "--run-dir", "--sessions",
-      "--logind-classes", "--logind-bus", "--interception", "--cgroup-parent", "--bpf-pin-dir", "--loopback6-prefix");
+      "--logind-classes", "--logind-bus", "--interception", "--cgroup-parent", "--bpf-pin-dir", "--loopback6-prefix",
+      "--vip-interface");
 
   /** One setting and where it came from, for messages that say what to change. */
   private record Setting(String name, String value, String source) {}
@@ -149,6 +152,7 @@ public final class StartCommandLine {
     Path cgroupParent = null;
     Path pinDir = null;
     String loopback6Prefix = null;
+    String vipInterface = null;
 
     for (Setting setting : given.values()) {
       String name = setting.name();
@@ -183,6 +187,7 @@ public final class StartCommandLine {
           case "--cgroup-parent" -> cgroupParent = Path.of(nonBlank(name, value)).toAbsolutePath().normalize();
           case "--bpf-pin-dir" -> pinDir = Path.of(nonBlank(name, value)).toAbsolutePath().normalize();
           case "--loopback6-prefix" -> loopback6Prefix = loopback6Prefix(value);
+          case "--vip-interface" -> vipInterface = vipInterface(value);
           default -> throw new UsageException("unknown option " + name);
         }
       } catch (UsageException e) {
@@ -218,6 +223,9 @@ public final class StartCommandLine {
     if (sources.any() && !role.runsAgent()) {
       throw new UsageException("--sessions " + sessions + " needs an agent: --role all or agent");
     }
+    if (role == Role.CONTROL && vipInterface != null) {
+      throw new UsageException("--vip-interface is for agents; a control member holds no sessions");
+    }
     return new NodeOptions(
         role,
         httpHost,
@@ -236,8 +244,10 @@ public final class StartCommandLine {
         multicast,
         new BridgeSettings(bridgePort, tls, controlMembers, agentGrace),
         sources,
-        new AgentConfig.Request(interception, null, pinDir, cgroupParent, loopback6Prefix));
+        new AgentConfig.Request(interception, null, pinDir, cgroupParent, loopback6Prefix),
+        vipInterface);
   }
+
   private static String interception(String value) {
     try {
       return Interception.parseRequest(value);
@@ -310,6 +320,14 @@ public final class StartCommandLine {
       // reported below
     }
     throw new UsageException(name + " must be a number from 1 to " + max + " (got '" + value + "')");
+  }
+
+  private static String vipInterface(String value) {
+    try {
+      return io.vipfarm.agent.ifaddr.VipAddressPlan.checkInterfaceName(value);
+    } catch (IllegalArgumentException e) {
+      throw new UsageException("--vip-interface: " + e.getMessage());
+    }
   }
 
   private static Path readableFile(String name, String value) {

@@ -94,7 +94,8 @@ public final class VipfarmNode {
     BridgeSettings bridge = options.bridge();
     VipfarmNode node = new VipfarmNode(options, null, vertx, null);
     Future<?> chain = vertx
-        .executeBlocking(() -> AgentConfig.detect(options.hostId(), options.runDir(), options.interception()))
+        .executeBlocking(() -> AgentConfig.detect(options.hostId(), options.runDir(), options.interception())
+            .withVipInterface(options.vipInterface()))
         .compose(agentConfig -> vertx.deployVerticle(new HostAgentVerticle(agentConfig, AgentTimings.DEFAULT,
             v -> new BridgeAgentLink(v, new BridgeClient(v, bridge.tls(), bridge.controlMembers(), options.hostId())))))
         .onSuccess(id -> node.agentDeployment = id);
@@ -126,7 +127,7 @@ public final class VipfarmNode {
     if (options.role().runsAgent()) {
       chain = chain
           .compose(v -> vertx.executeBlocking(() -> AgentConfig.detect(options.hostId(), options.runDir(),
-              options.interception()))) // probes the kernel path: runs a program
+              options.interception()).withVipInterface(options.vipInterface()))) // probes the kernel path
           .compose(config -> vertx.deployVerticle(new HostAgentVerticle(config)))
           .onSuccess(id -> agentDeployment = id);
       if (options.sessionSources().any()) {

@@ -149,4 +149,18 @@ class StartCommandLineTest {
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--role", "agent", "--expected-members", "3"), Map.of()))
         .hasMessageContaining("--expected-members is not for --role agent");
   }
+
+  @Test
+  void vipInterfaceIsForAgentsAndNeedsALabelableName() {
+    assertThat(StartCommandLine.parse(List.of("--host-id", "h1"), Map.of()).vipInterface()).isNull();
+    assertThat(StartCommandLine.parse(List.of("--vip-interface", "eth0"), Map.of()).vipInterface()).isEqualTo("eth0");
+    assertThat(StartCommandLine.parse(List.of("--role", "agent", "--vip-interface=bond0.12"), Map.of()).vipInterface())
+        .isEqualTo("bond0.12");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--role", "control", "--vip-interface", "eth0"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--vip-interface is for agents");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--vip-interface", "enx001122334455"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--vip-interface").hasMessageContaining("15");
+    assertThatThrownBy(() -> StartCommandLine.parse(List.of("--vip-interface", "eth0 label x"), Map.of()))
+        .isInstanceOf(UsageException.class).hasMessageContaining("not an interface name");
+  }
 }

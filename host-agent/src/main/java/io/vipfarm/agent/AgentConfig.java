@@ -1,5 +1,6 @@
 package io.vipfarm.agent;
 
+import io.vipfarm.agent.ifaddr.VipAddressPlan;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -33,10 +34,12 @@ import org.slf4j.LoggerFactory;
  * @param kernel where the kernel path lives, or null on the preload path
  * @param loopback6 the prefix of the sessions' IPv6 loopbacks, or null when this host cannot have them
  *     (then no {@code loopback6} is written and {@code ::1} passes through)
+ * @param vipInterface the interface the agent puts leased VIPs on ({@code --vip-interface}), or null for
+ *     none: VIPs in 127.0.0.0/8 need none, other VIPs are then expected to be routed to the host already
  */
 public record AgentConfig(
     String hostId, String bootId, Path runDir, List<String> hostAddresses, String interception,
-    String interceptionReason, KernelPath kernel, Loopback6 loopback6) {
+    String interceptionReason, KernelPath kernel, Loopback6 loopback6, String vipInterface) {
   private static final Logger LOG = LoggerFactory.getLogger(AgentConfig.class);
 
   /** Enforcement through the LD_PRELOAD shim. */
@@ -58,11 +61,26 @@ public record AgentConfig(
     if (Interception.KERNEL.equals(interception) != (kernel != null)) {
       throw new IllegalArgumentException("the kernel path needs its settings, and only it");
     }
+    if (vipInterface != null) {
+      VipAddressPlan.checkInterfaceName(vipInterface);
+    }
+  }
+
+  /** Without VIP interface management. */
+  public AgentConfig(String hostId, String bootId, Path runDir, List<String> hostAddresses, String interception,
+      String interceptionReason, KernelPath kernel, Loopback6 loopback6) {
+    this(hostId, bootId, runDir, hostAddresses, interception, interceptionReason, kernel, loopback6, null);
+  }
+
+  /** This configuration with leased VIPs put on {@code vipInterface} (null: none). */
+  public AgentConfig withVipInterface(String vipInterface) {
+    return new AgentConfig(hostId, bootId, runDir, hostAddresses, interception, interceptionReason, kernel, loopback6,
+        vipInterface);
   }
 
   /** The preload path without IPv6 loopbacks. */
   public AgentConfig(String hostId, String bootId, Path runDir, List<String> hostAddresses, String interception) {
-    this(hostId, bootId, runDir, hostAddresses, interception, "preload", null, null);
+    this(hostId, bootId, runDir, hostAddresses, interception, "preload", null, null, null);
   }
 
   /**

@@ -6,6 +6,7 @@ import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.VipfarmException;
+import io.vipfarm.agent.ifaddr.VipAddresses;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.EffectivePolicy;
 import io.vipfarm.api.model.HostView;
@@ -57,6 +58,7 @@ final class HostAgent implements HostAgentService {
   private final LongSupplier clock;
   private final LongFunction<Future<?>> delay;
   private final long startedAt;
+  private final VipAddresses vipAddresses;
   private final SessionTable sessions = new SessionTable();
   private final KeyedSerializer<Integer> perLoopback = new KeyedSerializer<>();
   private final Set<LeaseKey> renewing = new HashSet<>();
@@ -65,6 +67,16 @@ final class HostAgent implements HostAgentService {
   HostAgent(AgentConfig config, PolicyService policies, AllocationService allocations,
       RulesDirectory rulesDirectory, SessionEnforcement enforcement, Supplier<SystemUsers> systemUsers,
       SessionJournal journal, Consumer<VipfarmEvent> events, LongSupplier clock, LongFunction<Future<?>> delay) {
+    this(config, policies, allocations, rulesDirectory, enforcement, systemUsers, journal, events, clock, delay,
+        VipAddresses.NONE);
+  }
+
+  /** @param vipAddresses puts leased VIPs on the host's interface and takes them off before release */
+  HostAgent(AgentConfig config, PolicyService policies, AllocationService allocations,
+      RulesDirectory rulesDirectory, SessionEnforcement enforcement, Supplier<SystemUsers> systemUsers,
+      SessionJournal journal, Consumer<VipfarmEvent> events, LongSupplier clock, LongFunction<Future<?>> delay,
+      VipAddresses vipAddresses) {
+    this.vipAddresses = vipAddresses;
     this.config = config;
     this.policies = policies;
     this.allocations = allocations;
@@ -163,6 +175,7 @@ final class HostAgent implements HostAgentService {
     List<Lease> acquired = new ArrayList<>();
     long started = System.nanoTime();
     return acquireInTurn(wanted, 0, acquired)
+        .compose(v -> vipAddresses.ensure(leaseAddresses(acquired)))
         .map(v -> new Leasing(List.copyOf(acquired), LiveSession.VIP_LEASED, (System.nanoTime() - started) / 1e6))
         .recover(err -> releaseAll(acquired, "session '" + request.sessionId() + "' could not lease all its VIPs")
             .compose(v -> exhausted(err, policy, request)));
@@ -273,6 +286,20 @@ final class HostAgent implements HostAgentService {
    * so it expires.
    */
   private Future<Void> releaseAll(List<Lease> leases, String why) {
+    // off the interface first: once released, the address may be granted to another host. Still on it:
+    // not released, so it expires (nobody renews it) while later passes retry the removal.
+    return vipAddresses.withdraw(leaseAddresses(leases)).compose(
+        v -> releaseLeases(leases, why),
+        err -> {
+          for (Lease lease : leases) {
+            LOG.error("{}: {}, so {} is not released; it expires at {}", why, err.getMessage(), lease.address(),
+                lease.expiresAt());
+          }
+          return Future.succeededFuture();
+        });
+  }
+
+  private Future<Void> releaseLeases(List<Lease> leases, String why) {
     List<Future<?>> releases = new ArrayList<>();
     for (Lease lease : leases) {
       releases.add(allocations.release(LeaseRef.of(lease))
@@ -382,7 +409,14 @@ final class HostAgent implements HostAgentService {
     }
     LiveSession reduced = running.get().withoutLease(key);
     sessions.put(reduced);
-    return journal.write(config, reduced)
+    // the allocator no longer counts the lease: its address may already be another host's
+    List<String> lost = running.get().leases().stream().map(HeldLease::lease).filter(l -> l.key().equals(key))
+        .map(Lease::address).toList();
+    return vipAddresses.withdraw(lost)
+        .onFailure(err -> LOG.error("session '{}' lost its VIP, but {} (later passes retry)", sessionId,
+            err.getMessage()))
+        .otherwiseEmpty()
+        .compose(w -> journal.write(config, reduced))
         .compose(v -> writeRules(reduced, render(reduced)))
         .<Void>mapEmpty()
         .onFailure(err -> LOG.error("cannot rewrite the rules of session '{}' without its lost VIP: {}", sessionId,
@@ -422,6 +456,7 @@ final class HostAgent implements HostAgentService {
           LeasePlan.requests(policy, config.hostId(), config.bootId(), sessionId, old.user()));
       List<Lease> acquired = new ArrayList<>();
       Future<LiveSession> updated = acquireInTurn(change.toAcquire(), 0, acquired)
+          .compose(v -> vipAddresses.ensure(leaseAddresses(acquired)))
           .map(v -> {
             List<HeldLease> leases = new ArrayList<>(change.kept());
             acquired.forEach(lease -> leases.add(HeldLease.of(lease)));
@@ -503,7 +538,15 @@ final class HostAgent implements HostAgentService {
           return chain;
         })
         .onFailure(err -> LOG.warn("cannot read the sessions of a previous run: {}", err.getMessage()))
-        .otherwiseEmpty();
+        .otherwiseEmpty()
+        // re-ensure the re-adopted sessions' VIPs; remove those of sessions and leases not re-adopted
+        .compose(v -> vipAddresses.adopt(sessions.all().stream()
+            .flatMap(s -> s.leases().stream()).map(h -> h.lease().address()).toList()));
+  }
+
+  /** Brings the VIP interface in line with the held leases (repairs drift); always succeeds. */
+  Future<Void> reconcileVipAddresses() {
+    return vipAddresses.reconcile();
   }
 
   private Future<Void> readopt(SessionJournal.Entry entry) {
@@ -556,6 +599,10 @@ final class HostAgent implements HostAgentService {
                 return Future.succeededFuture(null);
               });
         });
+  }
+
+  private static List<String> leaseAddresses(List<Lease> leases) {
+    return leases.stream().map(Lease::address).toList();
   }
 
   private static List<String> addresses(List<HeldLease> leases) {

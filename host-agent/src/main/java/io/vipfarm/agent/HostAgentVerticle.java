@@ -13,6 +13,9 @@ import io.vipfarm.api.bus.AgentLink;
 import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.model.SessionRequest;
 import io.vipfarm.api.model.VipfarmEvent;
+import io.vipfarm.agent.ifaddr.InterfaceVips;
+import io.vipfarm.agent.ifaddr.IpCommand;
+import io.vipfarm.agent.ifaddr.VipAddresses;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +31,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class HostAgentVerticle extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(HostAgentVerticle.class);
+  /** How often the VIP interface is compared with the held leases, to repair drift and retry removals. */
+  private static final long VIP_RECONCILE_MS = 30_000;
 
   private static final java.nio.file.Path PASSWD = java.nio.file.Path.of("/etc/passwd");
 
@@ -40,6 +45,7 @@ public final class HostAgentVerticle extends VerticleBase {
   private volatile SystemUsers systemUsers = SystemUsers.none();
   private boolean published;
   private long renewalTimer = -1;
+  private long vipTimer = -1;
   private boolean abandoned;
 
   public HostAgentVerticle(AgentConfig config) {
@@ -66,9 +72,11 @@ public final class HostAgentVerticle extends VerticleBase {
     KernelEnforcement kernel = config.kernel() == null ? null : new KernelEnforcement(
         new BpfLoader(config.kernel().loader()), config.kernel().pinDir(), config.kernel().cgroups(), config.runDir());
     enforcement = new SessionEnforcement(vertx, kernel, config.loopback6(), new Loopback6Addresses());
+    InterfaceVips onInterface = config.vipInterface() == null ? null
+        : new InterfaceVips(vertx, new IpCommand(), config.vipInterface());
     agent = new HostAgent(config, policies, allocations, new RulesDirectory(vertx, config.runDir()), enforcement,
         () -> systemUsers, new SessionJournal(vertx, config.runDir()), link::submit, System::currentTimeMillis,
-        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS));
+        millis -> vertx.timer(millis, TimeUnit.MILLISECONDS), onInterface == null ? VipAddresses.NONE : onInterface);
 
     ServiceEndpoint endpoint = new ServiceEndpoint()
         .on(Actions.START, SessionRequest.class, agent::startSession)
@@ -80,15 +88,20 @@ public final class HostAgentVerticle extends VerticleBase {
     // sessions a previous run left behind (same boot) are re-adopted before any request is served
     // new rules reach running programs; users are read again first, the policy may name new ones
     return PolicyChanges.listen(link, () -> readSystemUsers().onComplete(ar -> agent.policiesChanged()))
+        .compose(v -> checked(onInterface))
         .compose(v -> readSystemUsers())
         .compose(v -> agent.reclaim())
         .compose(reclaimed -> link.serve(config.hostId(), endpoint))
         .onSuccess(v -> {
           published = true;
           renewalTimer = vertx.setPeriodic(timings.renewalInterval().toMillis(), id -> agent.renewDueLeases());
+          if (config.vipInterface() != null) {
+            vipTimer = vertx.setPeriodic(VIP_RECONCILE_MS, id -> agent.reconcileVipAddresses());
+          }
           link.submit(hostEvent(VipfarmEvent.HOST_JOINED));
-          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {}: {})", config.hostId(),
-              address, config.bootId(), config.runDir(), config.interception(), config.interceptionReason());
+          LOG.info("host agent of '{}' serves {} (boot id {}, rules in {}, interception {}: {}, VIP interface {})",
+              config.hostId(), address, config.bootId(), config.runDir(), config.interception(),
+              config.interceptionReason(), config.vipInterface() == null ? "none" : config.vipInterface());
         })
         .onFailure(err -> link.close());
   }
@@ -96,6 +109,7 @@ public final class HostAgentVerticle extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(renewalTimer);
+    vertx.cancelTimer(vipTimer);
     Future<Void> withdrawn = published ? link.withdraw() : Future.succeededFuture();
     return withdrawn
         .onFailure(err -> LOG.warn("cannot withdraw the agent of '{}' cleanly: {}", config.hostId(), err.getMessage()))
@@ -114,6 +128,15 @@ public final class HostAgentVerticle extends VerticleBase {
           link.close();
           LOG.info("host agent of '{}' stopped", config.hostId());
         });
+  }
+
+  /** The VIP interface exists and {@code ip} runs, or the agent refuses to start, saying why. */
+  private Future<Void> checked(InterfaceVips onInterface) {
+    if (onInterface == null) {
+      return Future.succeededFuture();
+    }
+    return onInterface.check().recover(err -> Future.failedFuture(new IllegalStateException(
+        "--vip-interface " + onInterface.interfaceName() + ": " + err.getMessage(), err)));
   }
 
   /**

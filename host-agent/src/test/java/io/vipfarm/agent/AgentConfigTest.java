@@ -48,4 +48,14 @@ class AgentConfigTest {
     assertThatThrownBy(() -> new AgentConfig(" ", "b", temp, List.of(), AgentConfig.PRELOAD))
         .isInstanceOf(IllegalArgumentException.class);
   }
+
+  @Test
+  @DisplayName("A VIP interface name must fit the label of vipfarm's addresses")
+  void vipInterfaceName(@TempDir Path temp) {
+    AgentConfig config = new AgentConfig("h", "b", temp, List.of(), AgentConfig.PRELOAD);
+    assertThat(config.vipInterface()).isNull();
+    assertThat(config.withVipInterface("eth0").vipInterface()).isEqualTo("eth0");
+    assertThatThrownBy(() -> config.withVipInterface("enx001122334455"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("enx001122334455:vf");
+  }
 }

@@ -9,10 +9,13 @@ import io.vertx.junit5.VertxExtension;
 import io.vipfarm.agent.session.SessionSourceVerticle;
 import io.vipfarm.agent.session.SessionSources;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.HostAgentService;
+import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.EventBusClient;
 import io.vipfarm.api.model.EffectivePolicy;
 import io.vipfarm.api.model.OnExhausted;
+import io.vipfarm.api.model.SessionRequest;
 import io.vipfarm.api.model.SessionView;
 import io.vipfarm.api.model.VipMode;
 import java.io.BufferedReader;
@@ -279,6 +282,42 @@ class LogindScopeKernelTest {
       Files.deleteIfExists(outside);
       Files.deleteIfExists(outside.getParent());
     }
+  }
+
+  @Test
+  @DisplayName("a session's own cgroup must exist inside the attach parent, at most 4 levels down, and not be"
+      + " the root, the parent, a cgroup vipfarm makes or another session's: 400 naming 'cgroup', nothing started")
+  void cgroupIsChecked() throws Exception {
+    deployAgent();
+    Files.createDirectories(testTree.resolve("session-9"));
+    Path deep = Files.createDirectories(testTree.resolve("a/b/c/d/e"));
+    String tree = scopePath.substring(0, scopePath.indexOf("/user-0.slice"));
+    for (String bad : List.of("/", "relative/path", tree, tree + "/../x", tree + "/missing.scope",
+        "/init.scope", tree + "/session-9",
+        "/" + AgentConfig.cgroup2Mount().get().relativize(deep))) {
+      VipfarmException e = failure(agent.startSession(new SessionRequest("5", "root", List.of(), bad)));
+      assertThat(e.type()).as(bad).isEqualTo(ErrorType.INVALID_FIELD);
+      assertThat(e.field()).as(bad).isEqualTo("cgroup");
+    }
+    assertThat(sessionIds()).isEmpty();
+    assertThat(loader.list(pinDir)).isEmpty();
+
+    await(agent.startSession(new SessionRequest("5", "root", List.of(), scopePath)));
+    VipfarmException taken = failure(agent.startSession(new SessionRequest("6", "root", List.of(), scopePath)));
+    assertThat(taken.field()).isEqualTo("cgroup");
+    assertThat(loader.list(pinDir)).containsExactly(KernelEnforcement.cgroupId(scope));
+    await(agent.endSession("5"));
+    assertThat(loader.list(pinDir)).isEmpty();
+    assertThat(scope).isDirectory();
+  }
+
+  private static VipfarmException failure(Future<?> future) throws Exception {
+    try {
+      await(future);
+    } catch (VipfarmException e) {
+      return e;
+    }
+    throw new AssertionError("expected a failure");
   }
 
   private interface Check {

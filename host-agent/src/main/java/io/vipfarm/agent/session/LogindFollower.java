@@ -168,17 +168,27 @@ final class LogindFollower {
     return vertx.executeBlocking(() -> new SessionRequest(session.id(), session.user(),
             UserGroups.of(session.user()),
             ScopeCgroup.of(session, PROC, ScopeCgroup.cgroup2Mount()).orElse(null)))
-        .compose(request -> start(request)
-            .recover(err -> isType(err, ErrorType.INVALID_FIELD) && request.cgroup() != null
-                // the scope is outside the cgroup the kernel path is attached to (--cgroup-parent): the
-                // session still runs, enforced for what vipfarm exec starts, and the operator is told why
-                ? warnScopeRefused(session, request, err)
-                    .compose(v -> start(new SessionRequest(request.sessionId(), request.user(), request.groups())))
-                : Future.failedFuture(err))
-            .onSuccess(view -> LOG.info("logind session '{}' of {} ({}, scope {} at {}, {}{}) runs with loopback {}",
-                session.id(), session.user(), session.sessionClass(), session.scope(), request.cgroup(),
-                session.service(), session.remote() ? ", remote" : "", view.loopbackAddress())))
+        .compose(request -> start(session, request)
+            .recover(err -> {
+              if (!isType(err, ErrorType.INVALID_FIELD) || request.cgroup() == null) {
+                return Future.failedFuture(err);
+              }
+              // the scope is outside the cgroup the kernel path is attached to (--cgroup-parent): the
+              // session still runs, enforced for what vipfarm exec starts, and the operator is told why
+              LOG.warn("logind session '{}': its scope {} cannot be enforced ({}); it runs without it: only"
+                  + " programs started with 'vipfarm exec' are covered by the kernel path", session.id(),
+                  request.cgroup(), err.getMessage());
+              return start(session, new SessionRequest(request.sessionId(), request.user(), request.groups()));
+            }))
         .mapEmpty();
+  }
+
+  private Future<SessionView> start(LogindSession session, SessionRequest request) {
+    return start(request)
+        .onSuccess(view -> LOG.info("logind session '{}' of {} ({}, scope {}{}, {}{}) runs with loopback {}",
+            session.id(), session.user(), session.sessionClass(), session.scope(),
+            request.cgroup() == null ? "" : " at " + request.cgroup(), session.service(),
+            session.remote() ? ", remote" : "", view.loopbackAddress()));
   }
 
   private Future<SessionView> start(SessionRequest request) {
@@ -189,12 +199,6 @@ final class LogindFollower {
             : Future.failedFuture(err));
   }
 
-  private Future<Void> warnScopeRefused(LogindSession session, SessionRequest request, Throwable err) {
-    LOG.warn("logind session '{}': its scope {} cannot be enforced ({}); it runs without it: only programs"
-        + " started with 'vipfarm exec' are covered by the kernel path", session.id(), request.cgroup(),
-        err.getMessage());
-    return Future.succeededFuture();
-  }
 
   private Future<Void> ensureEnded(String id, Optional<LogindSession> session) {
     return agent.endSession(id)

@@ -39,6 +39,8 @@ public final class KernelEnforcement {
   private final Path pinDir;
   private final CgroupTree cgroups;
   private final Path sessionsDir;
+  /** Says that vipfarm created the parent cgroup (names it), so that a clean stop removes it and only then. */
+  private final Path createdMarker;
   /** The cgroup2 mount, found on first use (only sessions with a cgroup of their own need it). */
   private Path cgroup2Mount;
 
@@ -47,6 +49,7 @@ public final class KernelEnforcement {
     this.pinDir = pinDir;
     this.cgroups = cgroups;
     this.sessionsDir = runDir.resolve("sessions");
+    this.createdMarker = runDir.resolve("cgroup-parent.created");
   }
 
   public CgroupTree cgroups() {
@@ -64,7 +67,10 @@ public final class KernelEnforcement {
    * live session's rules again, as it does on every start.
    */
   public void attach() throws IOException {
-    Files.createDirectories(cgroups.parent());
+    if (!Files.isDirectory(cgroups.parent())) {
+      Files.createDirectories(cgroups.parent());
+      AtomicFile.write(createdMarker, cgroups.parent() + "\n", RulesDirectory.FILE_MODE);
+    }
     try {
       loader.attach(pinDir, cgroups.parent());
     } catch (IOException first) {
@@ -236,8 +242,9 @@ public final class KernelEnforcement {
   }
 
   /**
-   * Detaches and unpins the programs and removes the parent cgroup (a clean stop, after every session
-   * ended). What cannot be removed is logged and left.
+   * Detaches and unpins the programs and removes the parent cgroup when vipfarm created it (a clean stop,
+   * after every session ended). A parent that existed before (systemd's {@code user.slice}, for logind
+   * sessions' scopes) is left as it is, with its processes. What cannot be removed is logged and left.
    */
   public void detach() throws IOException {
     loader.detach(pinDir);
@@ -246,11 +253,24 @@ public final class KernelEnforcement {
     } catch (IOException e) {
       LOG.warn("cannot remove the pin directory {}: {}", pinDir, e.toString());
     }
+    if (!createdParent()) {
+      return;
+    }
+    Files.deleteIfExists(createdMarker);
     try {
       moveProcesses(cgroups.parent(), cgroups.parent().getParent());
       Files.deleteIfExists(cgroups.parent());
     } catch (IOException e) {
       LOG.warn("cannot remove the sessions' parent cgroup {}: {}", cgroups.parent(), e.toString());
+    }
+  }
+
+  /** Whether {@link #attach} created the parent (this run or an earlier one with the same run dir). */
+  private boolean createdParent() throws IOException {
+    try {
+      return Files.readString(createdMarker, StandardCharsets.UTF_8).strip().equals(cgroups.parent().toString());
+    } catch (NoSuchFileException e) {
+      return false;
     }
   }
 

@@ -309,6 +309,12 @@ class LogindScopeKernelTest {
     await(agent.endSession("5"));
     assertThat(loader.list(pinDir)).isEmpty();
     assertThat(scope).isDirectory();
+
+    // a clean stop unpins everything but leaves a parent vipfarm did not create (user.slice) in place
+    deployments.remove(currentDeployment);
+    await(vertx.undeploy(currentDeployment));
+    assertThat(pinDir).doesNotExist();
+    assertThat(scope).isDirectory();
   }
 
   private static VipfarmException failure(Future<?> future) throws Exception {

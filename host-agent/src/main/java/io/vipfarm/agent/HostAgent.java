@@ -527,6 +527,20 @@ final class HostAgent implements HostAgentService {
       return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()))
           .compose(v -> enforcement.ended(entry.sessionId(), LoopbackAddress.of(entry.sessionId()), entry.cgroup()));
     }
+    // a scope that is gone (systemd removes it when its last process ends) means the session ended while
+    // the agent was away: nothing of it is left to enforce
+    return enforcement.admitCgroup(entry.cgroup())
+        .compose(cgroup -> readoptLive(entry), err -> {
+          LOG.info("session '{}' lost its cgroup while the agent was away ({}): its programs are gone, ending it",
+              entry.sessionId(), err.getMessage());
+          return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()))
+              .compose(v -> enforcement.ended(entry.sessionId(), LoopbackAddress.of(entry.sessionId()), entry.cgroup()))
+              .compose(v -> releaseAll(entry.leases().stream().map(HeldLease::lease).toList(),
+                  "session '" + entry.sessionId() + "' ended while the agent was away"));
+        });
+  }
+
+  private Future<Void> readoptLive(SessionJournal.Entry entry) {
     LoopbackAddress loopback = LoopbackAddress.of(entry.sessionId());
     List<Future<HeldLease>> reclaimed = entry.leases().stream().map(held -> reclaimLease(entry, held)).toList();
     return Future.join(reclaimed).compose(all -> {

@@ -317,6 +317,30 @@ class LogindScopeKernelTest {
     assertThat(scope).isDirectory();
   }
 
+  @Test
+  @DisplayName("a session whose scope went away while the agent was down is ended on restart, not re-adopted;"
+      + " its entry is cleared")
+  void scopeGoneWhileAgentAway() throws Exception {
+    deployAgent();
+    Process leader = startIn(scope, "sleep", "600");
+    await(agent.startSession(new SessionRequest("5", "root", List.of(), scopePath)));
+    assertThat(loader.list(pinDir)).containsExactly(KernelEnforcement.cgroupId(scope));
+
+    current.abandonOnStop();
+    deployments.remove(currentDeployment);
+    await(vertx.undeploy(currentDeployment));
+    leader.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    Poll.until(() -> procs(scope).isBlank(), "the scope empty");
+    Files.delete(scope); // as systemd does with an empty scope
+
+    deployAgent();
+    assertThat(sessionIds()).isEmpty();
+    assertThat(loader.list(pinDir)).isEmpty();
+    assertThat(runDir.resolve("sessions/5.session.json")).doesNotExist();
+    assertThat(runDir.resolve("sessions/5.rules")).doesNotExist();
+    assertThat(runDir.resolve("sessions/5.cgroup")).doesNotExist();
+  }
+
   private static VipfarmException failure(Future<?> future) throws Exception {
     try {
       await(future);

@@ -6,7 +6,9 @@ calls (ListSessions, GetSession) and its SessionNew/SessionRemoved signals, and 
 with the org.freedesktop.login1.Session properties vipfarm reads, through org.freedesktop.DBus.Properties.
 It is driven through stdin, one command a line, and answers each with a line "ok ..." on stdout:
 
-  new ID UID USER CLASS [SERVICE]   add a session (emits SessionNew)
+  new ID UID USER CLASS [SERVICE [LEADER]]
+                                    add a session (emits SessionNew); LEADER is its Leader pid
+                                    (default 0: unknown), its Scope is always session-ID.scope
   quiet-new ID UID USER CLASS       add a session without a signal (it existed before vipfarm looked)
   remove ID                         remove a session (emits SessionRemoved)
   quiet-remove ID                   remove a session without a signal (vipfarm was away)
@@ -41,7 +43,7 @@ def object_path(session_id):
 
 
 class Session(dbus.service.Object):
-    def __init__(self, bus, session_id, uid, user, session_class, service):
+    def __init__(self, bus, session_id, uid, user, session_class, service, leader):
         self.path = object_path(session_id)
         super().__init__(bus, self.path)
         self.props = {
@@ -52,6 +54,7 @@ class Session(dbus.service.Object):
             "Class": dbus.String(session_class),
             "Type": dbus.String("tty"),
             "Scope": dbus.String("session-%s.scope" % session_id),
+            "Leader": dbus.UInt32(leader),
             "Remote": dbus.Boolean(service == "sshd"),
             "RemoteHost": dbus.String("127.0.0.1" if service == "sshd" else ""),
             "Service": dbus.String(service),
@@ -97,8 +100,8 @@ class Manager(dbus.service.Object):
     def SessionRemoved(self, session_id, path):
         pass
 
-    def add(self, session_id, uid, user, session_class, service, signal):
-        session = Session(self.bus, session_id, int(uid), user, session_class, service)
+    def add(self, session_id, uid, user, session_class, service, leader, signal):
+        session = Session(self.bus, session_id, int(uid), user, session_class, service, int(leader))
         self.sessions[session_id] = session
         if signal:
             self.SessionNew(session_id, dbus.ObjectPath(session.path))
@@ -126,7 +129,7 @@ def main():
         try:
             if words[0] in ("new", "quiet-new"):
                 manager.add(words[1], words[2], words[3], words[4], words[5] if len(words) > 5 else "sshd",
-                            words[0] == "new")
+                            words[6] if len(words) > 6 else 0, words[0] == "new")
             elif words[0] in ("remove", "quiet-remove"):
                 manager.remove(words[1], words[0] == "remove")
             elif words[0] == "quit":

@@ -5,8 +5,9 @@ import java.util.Optional;
 
 /**
  * Where sessions' cgroups live: one directory per session, {@code <parent>/session-<id>}, under a
- * parent cgroup that vipfarm creates in the cgroup2 hierarchy and attaches its programs to (never the
- * root cgroup or a system slice).
+ * parent cgroup in the cgroup2 hierarchy that vipfarm attaches its programs to (never the root cgroup or
+ * a system slice): its own {@code vipfarm.slice}, which it creates, or systemd's {@code user.slice} with
+ * logind, whose session scopes are then enforced in place ({@link KernelEnforcement#ownCgroup}).
  *
  * @param parent the sessions' parent cgroup directory
  */

@@ -25,7 +25,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
@@ -159,11 +159,18 @@ final class HostAgent implements HostAgentService {
     if (running.isPresent()) {
       return Future.succeededFuture(running.get());
     }
-    return policies.effective(config.hostId(), request.user(), request.groups())
+    String taken = request.cgroup() == null ? null : sessions.all().stream()
+        .filter(s -> request.cgroup().equals(s.cgroup())).map(LiveSession::sessionId).findFirst().orElse(null);
+    if (taken != null) {
+      return Future.failedFuture(VipfarmException.invalidField("cgroup", request.cgroup() + " is session '"
+          + taken + "''s already"));
+    }
+    return enforcement.admitCgroup(request.cgroup())
+        .compose(cgroup -> policies.effective(config.hostId(), request.user(), request.groups())
         .compose(policy -> lease(policy, request)
-            .compose(leasing -> applyRules(request, loopback, policy, leasing)
+            .compose(leasing -> applyRules(request, cgroup, loopback, policy, leasing)
                 .recover(err -> releaseAll(leasing.leases(), "session '" + request.sessionId() + "' did not start")
-                    .compose(v -> Future.failedFuture(err)))));
+                    .compose(v -> Future.failedFuture(err))))));
   }
 
   private Future<Leasing> lease(EffectivePolicy policy, SessionRequest request) {
@@ -210,11 +217,11 @@ final class HostAgent implements HostAgentService {
         "pool '" + policy.vipPool() + "' has no free address and the policy refuses a session without its VIP"));
   }
 
-  private Future<LiveSession> applyRules(
-      SessionRequest request, LoopbackAddress loopback, EffectivePolicy policy, Leasing leasing) {
+  private Future<LiveSession> applyRules(SessionRequest request, String cgroup, LoopbackAddress loopback,
+      EffectivePolicy policy, Leasing leasing) {
     LiveSession session = new LiveSession(request.sessionId(), request.user(), request.groups(), loopback,
         policy, leasing.leases().stream().map(HeldLease::of).toList(), leasing.vipStatus(), clock.getAsLong(),
-        rulesDirectory.fileOf(request.sessionId()).toString());
+        rulesDirectory.fileOf(request.sessionId()).toString(), cgroup);
     String text;
     try {
       text = render(session);
@@ -226,7 +233,7 @@ final class HostAgent implements HostAgentService {
     return journal.write(config, session)
         .compose(v -> writeRules(session, text))
         .recover(err -> rulesDirectory.remove(session.sessionId()).otherwiseEmpty()
-            .compose(v -> enforcement.ended(session.sessionId(), session.loopback()).otherwiseEmpty())
+            .compose(v -> enforcement.ended(session.sessionId(), session.loopback(), session.cgroup()).otherwiseEmpty())
             .compose(v -> journal.remove(session.sessionId()).otherwiseEmpty())
             .compose(v -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
                 "cannot write or enforce the rules of session '" + session.sessionId() + "': " + err.getMessage()))))
@@ -258,7 +265,7 @@ final class HostAgent implements HostAgentService {
     return rulesDirectory.remove(sessionId)
         .recover(err -> Future.failedFuture(new VipfarmException(ErrorType.INTERNAL,
             "cannot remove the rules of session '" + sessionId + "', so it keeps its leases: " + err.getMessage())))
-        .compose(v -> enforcement.ended(sessionId, session.loopback())
+        .compose(v -> enforcement.ended(sessionId, session.loopback(), session.cgroup())
             .onFailure(err -> LOG.warn("cannot remove the kernel state of session '{}' (its next start or the"
                 + " agent's next start clears it): {}", sessionId, err.getMessage()))
             .otherwiseEmpty())
@@ -498,7 +505,7 @@ final class HostAgent implements HostAgentService {
 
   private static LiveSession withPolicy(LiveSession s, EffectivePolicy policy, List<HeldLease> leases, String status) {
     return new LiveSession(s.sessionId(), s.user(), s.groups(), s.loopback(), policy, leases, status, s.startedAt(),
-        s.rulesFile());
+        s.rulesFile(), s.cgroup());
   }
 
   // ---- reclaim after a restart
@@ -518,10 +525,17 @@ final class HostAgent implements HostAgentService {
     // what belongs to no re-adopted session is cleared
     return enforcement.attach()
         .compose(v -> reclaimJournal())
-        .compose(v -> enforcement.reconcile(new TreeSet<>(sessions.all().stream().map(LiveSession::sessionId).toList()))
+        .compose(v -> enforcement.reconcile(liveCgroups())
             .onFailure(err -> LOG.warn("cannot reconcile the kernel path's maps with the live sessions (stale entries"
                 + " stay until the next start): {}", err.getMessage()))
             .otherwiseEmpty());
+  }
+
+  /** Every live session with the cgroup it came with (null for none). */
+  private Map<String, String> liveCgroups() {
+    Map<String, String> live = new TreeMap<>();
+    sessions.all().forEach(s -> live.put(s.sessionId(), s.cgroup()));
+    return live;
   }
 
   private Future<Void> reclaimJournal() {
@@ -554,8 +568,22 @@ final class HostAgent implements HostAgentService {
       LOG.info("session '{}' was left by boot {} of '{}', not by this boot: deleting its files, not inheriting"
           + " its leases", entry.sessionId(), entry.bootId(), entry.hostId());
       return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()))
-          .compose(v -> enforcement.ended(entry.sessionId(), LoopbackAddress.of(entry.sessionId())));
+          .compose(v -> enforcement.ended(entry.sessionId(), LoopbackAddress.of(entry.sessionId()), entry.cgroup()));
     }
+    // a scope that is gone (systemd removes it when its last process ends) means the session ended while
+    // the agent was away: nothing of it is left to enforce
+    return enforcement.admitCgroup(entry.cgroup())
+        .compose(cgroup -> readoptLive(entry), err -> {
+          LOG.info("session '{}' lost its cgroup while the agent was away ({}): its programs are gone, ending it",
+              entry.sessionId(), err.getMessage());
+          return journal.remove(entry.sessionId()).compose(v -> rulesDirectory.remove(entry.sessionId()))
+              .compose(v -> enforcement.ended(entry.sessionId(), LoopbackAddress.of(entry.sessionId()), entry.cgroup()))
+              .compose(v -> releaseAll(entry.leases().stream().map(HeldLease::lease).toList(),
+                  "session '" + entry.sessionId() + "' ended while the agent was away"));
+        });
+  }
+
+  private Future<Void> readoptLive(SessionJournal.Entry entry) {
     LoopbackAddress loopback = LoopbackAddress.of(entry.sessionId());
     List<Future<HeldLease>> reclaimed = entry.leases().stream().map(held -> reclaimLease(entry, held)).toList();
     return Future.join(reclaimed).compose(all -> {
@@ -563,7 +591,8 @@ final class HostAgent implements HostAgentService {
       String status = kept.isEmpty() && LiveSession.VIP_LEASED.equals(entry.vipStatus())
           ? LiveSession.VIP_FALLBACK : entry.vipStatus();
       LiveSession session = new LiveSession(entry.sessionId(), entry.user(), entry.groups(), loopback,
-          entry.policy(), kept, status, entry.startedAt(), rulesDirectory.fileOf(entry.sessionId()).toString());
+          entry.policy(), kept, status, entry.startedAt(), rulesDirectory.fileOf(entry.sessionId()).toString(),
+          entry.cgroup());
       boolean unchanged = addresses(kept).equals(addresses(entry.leases()));
       // the rules are written again in any case: the policy's users may map to other uids now, and the
       // kernel path's maps must hold what the file says
@@ -631,7 +660,7 @@ final class HostAgent implements HostAgentService {
   private Future<Path> writeRules(LiveSession session, String text) {
     return enforcement.prepare(session)
         .compose(v -> rulesDirectory.write(session.sessionId(), text))
-        .compose(path -> enforcement.applied(session.sessionId(), path).map(path));
+        .compose(path -> enforcement.applied(session, path).map(path));
   }
 
   private SessionView view(LiveSession session) {

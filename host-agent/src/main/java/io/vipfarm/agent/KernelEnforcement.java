@@ -1,5 +1,6 @@
 package io.vipfarm.agent;
 
+import io.vipfarm.api.VipfarmException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -9,7 +10,9 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,6 +22,10 @@ import org.slf4j.LoggerFactory;
  * id. Programs, links and maps are pinned under {@code pinDir}, so sessions stay enforced while the agent
  * is away (a crash, kill -9, an upgrade); a starting agent attaches again (idempotent) and reconciles the
  * maps with its live sessions.
+ *
+ * <p>A session may come with a cgroup of its own (logind: its scope, {@link #ownCgroup}): then that cgroup
+ * is the session's, its map entries are keyed by its id, and vipfarm neither creates nor removes it (it
+ * belongs to systemd); ending the session only clears its entries.
  *
  * <p>For {@code vipfarm exec}, each session's cgroup directory is also written to
  * {@code <run-dir>/sessions/<id>.cgroup}. Every method blocks (cgroupfs, the loader): call it on a worker
@@ -32,12 +39,17 @@ public final class KernelEnforcement {
   private final Path pinDir;
   private final CgroupTree cgroups;
   private final Path sessionsDir;
+  /** Says that vipfarm created the parent cgroup (names it), so that a clean stop removes it and only then. */
+  private final Path createdMarker;
+  /** The cgroup2 mount, found on first use (only sessions with a cgroup of their own need it). */
+  private Path cgroup2Mount;
 
   public KernelEnforcement(BpfLoader loader, Path pinDir, CgroupTree cgroups, Path runDir) {
     this.loader = loader;
     this.pinDir = pinDir;
     this.cgroups = cgroups;
     this.sessionsDir = runDir.resolve("sessions");
+    this.createdMarker = runDir.resolve("cgroup-parent.created");
   }
 
   public CgroupTree cgroups() {
@@ -55,7 +67,10 @@ public final class KernelEnforcement {
    * live session's rules again, as it does on every start.
    */
   public void attach() throws IOException {
-    Files.createDirectories(cgroups.parent());
+    if (!Files.isDirectory(cgroups.parent())) {
+      Files.createDirectories(cgroups.parent());
+      AtomicFile.write(createdMarker, cgroups.parent() + "\n", RulesDirectory.FILE_MODE);
+    }
     try {
       loader.attach(pinDir, cgroups.parent());
     } catch (IOException first) {
@@ -72,9 +87,17 @@ public final class KernelEnforcement {
    * Live sessions' entries are kept (their rules are set again by the caller). Returns what was cleared.
    */
   public Reconciled reconcile(Set<String> liveSessions) throws IOException {
+    return reconcile(liveSessions.stream().collect(Collectors.toMap(s -> s, s -> NONE)));
+  }
+
+  /**
+   * {@link #reconcile(Set)} for live sessions that may have cgroups of their own: {@code liveSessions}
+   * maps each id to its own cgroup directory, or to {@link #NONE}.
+   */
+  public Reconciled reconcile(Map<String, Path> liveSessions) throws IOException {
     Set<Long> liveIds = new HashSet<>();
-    for (String session : liveSessions) {
-      Path dir = cgroups.sessionDir(session);
+    for (Map.Entry<String, Path> session : liveSessions.entrySet()) {
+      Path dir = cgroupOf(session.getKey(), session.getValue());
       if (Files.isDirectory(dir)) {
         liveIds.add(cgroupId(dir));
       }
@@ -90,7 +113,7 @@ public final class KernelEnforcement {
     try (DirectoryStream<Path> children = Files.newDirectoryStream(cgroups.parent())) {
       for (Path child : children) {
         String session = cgroups.sessionOf(child).orElse(null);
-        if (session != null && Files.isDirectory(child) && !liveSessions.contains(session)) {
+        if (session != null && Files.isDirectory(child) && !liveSessions.containsKey(session)) {
           removeCgroup(session, child);
           removed.add(session);
         }
@@ -102,17 +125,94 @@ public final class KernelEnforcement {
   /** What {@link #reconcile} did: map entries cleared (cgroup ids), cgroups removed (session ids). */
   public record Reconciled(List<Long> clearedIds, List<String> removedSessions) {}
 
+  /** No cgroup of its own: the session gets {@code <parent>/session-<id>}. */
+  public static final Path NONE = Path.of("");
+
+  /**
+   * The directory of a session's own cgroup, given as its cgroup2 hierarchy path ({@code
+   * /user.slice/user-1000.slice/session-3.scope}). It must exist and lie 1 to {@value #MAX_DEPTH} levels
+   * below the parent the programs are attached to (the programs look no deeper), and must not be a cgroup
+   * vipfarm makes for another session.
+   *
+   * @throws VipfarmException (invalid field {@code cgroup}) when it does not qualify
+   */
+  public Path ownCgroup(String hierarchyPath) throws IOException {
+    Path dir = resolve(hierarchyPath);
+    Path parent = cgroups.parent();
+    if (!dir.startsWith(parent) || dir.equals(parent)) {
+      throw VipfarmException.invalidField("cgroup", hierarchyPath + " is not inside " + parent
+          + ", where the kernel path's programs are attached (see --cgroup-parent)");
+    }
+    if (parent.relativize(dir).getNameCount() > MAX_DEPTH) {
+      throw VipfarmException.invalidField("cgroup", hierarchyPath + " lies more than " + MAX_DEPTH
+          + " levels below " + parent + ": the programs do not look that deep");
+    }
+    if (cgroups.sessionOf(dir).isPresent()) {
+      throw VipfarmException.invalidField("cgroup", hierarchyPath + " is a cgroup vipfarm makes for a session");
+    }
+    if (!Files.isRegularFile(dir.resolve("cgroup.procs"))) {
+      throw VipfarmException.invalidField("cgroup", hierarchyPath + " does not exist (no " + dir + ")");
+    }
+    return dir;
+  }
+
+  /**
+   * Where the cgroup2 hierarchy path {@code hierarchyPath} is in the file system (no check that it exists
+   * or may be used: {@link #ownCgroup} does that).
+   */
+  public Path resolve(String hierarchyPath) throws IOException {
+    if (hierarchyPath == null || !hierarchyPath.startsWith("/") || hierarchyPath.indexOf('\0') >= 0) {
+      throw VipfarmException.invalidField("cgroup", "must be a cgroup2 path such as"
+          + " /user.slice/user-1000.slice/session-3.scope, not '" + hierarchyPath + "'");
+    }
+    Path relative = Path.of(hierarchyPath.substring(1)).normalize();
+    if (relative.toString().isEmpty() || relative.startsWith("..")) {
+      throw VipfarmException.invalidField("cgroup", "the root cgroup is never a session's");
+    }
+    return cgroup2Mount().resolve(relative).normalize();
+  }
+
+  /** How deep below the parent a session's cgroup may be: the programs look up 4 ancestor levels. */
+  static final int MAX_DEPTH = 4;
+
   /** Creates the session's cgroup (if needed) and records where it is for {@code vipfarm exec}. */
   public Path prepare(String sessionId) throws IOException {
-    Path dir = cgroups.sessionDir(sessionId);
-    Files.createDirectories(dir);
+    return prepare(sessionId, NONE);
+  }
+
+  /**
+   * Records where the session's cgroup is for {@code vipfarm exec}: its own ({@code ownCgroup}, from
+   * {@link #ownCgroup}, left as it is) or {@code <parent>/session-<id>}, created if needed.
+   */
+  public Path prepare(String sessionId, Path ownCgroup) throws IOException {
+    Path dir = cgroupOf(sessionId, ownCgroup);
+    if (ownCgroup.equals(NONE)) {
+      Files.createDirectories(dir);
+    }
     AtomicFile.write(sessionsDir.resolve(sessionId + CGROUP_SUFFIX), dir + "\n", RulesDirectory.FILE_MODE);
     return dir;
   }
 
   /** Puts {@code rulesFile} into the maps for the session's cgroup: running programs follow at once. */
   public void apply(String sessionId, Path rulesFile) throws IOException {
-    loader.set(pinDir, cgroups.sessionDir(sessionId), rulesFile);
+    apply(sessionId, NONE, rulesFile);
+  }
+
+  /** {@link #apply(String, Path)} for a session that may have a cgroup of its own ({@link #NONE}: none). */
+  public void apply(String sessionId, Path ownCgroup, Path rulesFile) throws IOException {
+    loader.set(pinDir, cgroupOf(sessionId, ownCgroup), rulesFile);
+  }
+
+  private Path cgroupOf(String sessionId, Path ownCgroup) {
+    return ownCgroup.equals(NONE) ? cgroups.sessionDir(sessionId) : ownCgroup;
+  }
+
+  private Path cgroup2Mount() throws IOException {
+    if (cgroup2Mount == null) {
+      cgroup2Mount = AgentConfig.cgroup2Mount()
+          .orElseThrow(() -> new IOException("no cgroup2 hierarchy is mounted (see /proc/self/mounts)"));
+    }
+    return cgroup2Mount;
   }
 
   /**
@@ -121,18 +221,30 @@ public final class KernelEnforcement {
    * through, as without vipfarm. They are not killed: ending processes is the session manager's business.
    */
   public void end(String sessionId) throws IOException {
-    Path dir = cgroups.sessionDir(sessionId);
+    end(sessionId, NONE);
+  }
+
+  /**
+   * {@link #end(String)} for a session that may have a cgroup of its own: that one keeps its processes and
+   * stays (systemd removes a scope when its processes are gone); only its map entries are cleared, so its
+   * processes pass through from now on.
+   */
+  public void end(String sessionId, Path ownCgroup) throws IOException {
+    Path dir = cgroupOf(sessionId, ownCgroup);
     Files.deleteIfExists(sessionsDir.resolve(sessionId + CGROUP_SUFFIX));
     if (!Files.isDirectory(dir)) {
       return;
     }
     loader.clear(pinDir, cgroupId(dir));
-    removeCgroup(sessionId, dir);
+    if (ownCgroup.equals(NONE)) {
+      removeCgroup(sessionId, dir);
+    }
   }
 
   /**
-   * Detaches and unpins the programs and removes the parent cgroup (a clean stop, after every session
-   * ended). What cannot be removed is logged and left.
+   * Detaches and unpins the programs and removes the parent cgroup when vipfarm created it (a clean stop,
+   * after every session ended). A parent that existed before (systemd's {@code user.slice}, for logind
+   * sessions' scopes) is left as it is, with its processes. What cannot be removed is logged and left.
    */
   public void detach() throws IOException {
     loader.detach(pinDir);
@@ -141,11 +253,24 @@ public final class KernelEnforcement {
     } catch (IOException e) {
       LOG.warn("cannot remove the pin directory {}: {}", pinDir, e.toString());
     }
+    if (!createdParent()) {
+      return;
+    }
+    Files.deleteIfExists(createdMarker);
     try {
       moveProcesses(cgroups.parent(), cgroups.parent().getParent());
       Files.deleteIfExists(cgroups.parent());
     } catch (IOException e) {
       LOG.warn("cannot remove the sessions' parent cgroup {}: {}", cgroups.parent(), e.toString());
+    }
+  }
+
+  /** Whether {@link #attach} created the parent (this run or an earlier one with the same run dir). */
+  private boolean createdParent() throws IOException {
+    try {
+      return Files.readString(createdMarker, StandardCharsets.UTF_8).strip().equals(cgroups.parent().toString());
+    } catch (NoSuchFileException e) {
+      return false;
     }
   }
 

@@ -11,6 +11,8 @@ import java.util.List;
  *
  * @param vipStatus {@link #VIP_NONE}, {@link #VIP_LEASED} or {@link #VIP_FALLBACK}
  * @param rulesFile where its rules file is
+ * @param cgroup the cgroup the session came with (its logind scope), as a cgroup2 hierarchy path, or null
+ *     when the kernel path makes one for it (or enforcement is by preload)
  */
 public record LiveSession(
     String sessionId,
@@ -21,7 +23,8 @@ public record LiveSession(
     List<HeldLease> leases,
     String vipStatus,
     long startedAt,
-    String rulesFile) {
+    String rulesFile,
+    String cgroup) {
 
   /** No VIP: the policy gives the session none. */
   public static final String VIP_NONE = "none";
@@ -33,6 +36,12 @@ public record LiveSession(
   public LiveSession {
     groups = List.copyOf(groups);
     leases = List.copyOf(leases);
+  }
+
+  /** A session without a cgroup of its own. */
+  public LiveSession(String sessionId, String user, List<String> groups, LoopbackAddress loopback,
+      EffectivePolicy policy, List<HeldLease> leases, String vipStatus, long startedAt, String rulesFile) {
+    this(sessionId, user, groups, loopback, policy, leases, vipStatus, startedAt, rulesFile, null);
   }
 
   public List<VirtualIpView> virtualIps() {
@@ -50,7 +59,7 @@ public record LiveSession(
     List<HeldLease> updated = leases.stream()
         .map(held -> held.lease().key().equals(key) ? replacement : held)
         .toList();
-    return new LiveSession(sessionId, user, groups, loopback, policy, updated, vipStatus, startedAt, rulesFile);
+    return new LiveSession(sessionId, user, groups, loopback, policy, updated, vipStatus, startedAt, rulesFile, cgroup);
   }
 
   /**
@@ -60,7 +69,7 @@ public record LiveSession(
   public LiveSession withoutLease(LeaseKey key) {
     List<HeldLease> remaining = leases.stream().filter(held -> !held.lease().key().equals(key)).toList();
     String status = remaining.isEmpty() && VIP_LEASED.equals(vipStatus) ? VIP_FALLBACK : vipStatus;
-    return new LiveSession(sessionId, user, groups, loopback, policy, remaining, status, startedAt, rulesFile);
+    return new LiveSession(sessionId, user, groups, loopback, policy, remaining, status, startedAt, rulesFile, cgroup);
   }
 
   public SessionView view(String hostId) {

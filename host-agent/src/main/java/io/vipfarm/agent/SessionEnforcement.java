@@ -5,7 +5,6 @@ import io.vertx.core.Vertx;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,6 +43,20 @@ final class SessionEnforcement {
     return loopback6 == null || loopback == null ? null : loopback6.addressOf(loopback);
   }
 
+  /**
+   * The cgroup a starting session comes with, once checked ({@link KernelEnforcement#ownCgroup}): what the
+   * session keeps. Null for none, and on the preload path, where a cgroup changes nothing.
+   */
+  Future<String> admitCgroup(String cgroup) {
+    if (cgroup == null || kernel == null) {
+      return Future.succeededFuture();
+    }
+    return vertx.executeBlocking(() -> {
+      kernel.ownCgroup(cgroup);
+      return cgroup;
+    }, false);
+  }
+
   /** Before the session's rules are written: its IPv6 loopback exists, its cgroup too. */
   Future<Void> prepare(LiveSession session) {
     String address = loopback6Of(session.appliedLoopback());
@@ -56,18 +69,23 @@ final class SessionEnforcement {
         addresses.add(address);
       }
       if (kernel != null) {
-        kernel.prepare(session.sessionId());
+        kernel.prepare(session.sessionId(),
+            session.cgroup() == null ? KernelEnforcement.NONE : kernel.ownCgroup(session.cgroup()));
       }
     }).onSuccess(v -> prepared.put(session.sessionId(), key));
   }
 
   /** After the session's rules file was written: the kernel path's maps follow it. */
-  Future<Void> applied(String sessionId, Path rulesFile) {
-    return kernel == null ? Future.succeededFuture() : blocking(() -> kernel.apply(sessionId, rulesFile));
+  Future<Void> applied(LiveSession session, Path rulesFile) {
+    return kernel == null ? Future.succeededFuture()
+        : blocking(() -> kernel.apply(session.sessionId(), ownCgroup(session.cgroup()), rulesFile));
   }
 
-  /** The session ended (its rules file is gone): map entries, cgroup and IPv6 loopback go too. */
-  Future<Void> ended(String sessionId, LoopbackAddress loopback) {
+  /**
+   * The session ended (its rules file is gone): map entries, cgroup (unless it is the session's own,
+   * {@code cgroup}) and IPv6 loopback go too.
+   */
+  Future<Void> ended(String sessionId, LoopbackAddress loopback, String cgroup) {
     prepared.remove(sessionId);
     String address = loopback6Of(loopback);
     if (address == null && kernel == null) {
@@ -75,7 +93,7 @@ final class SessionEnforcement {
     }
     return blocking(() -> {
       if (kernel != null) {
-        kernel.end(sessionId);
+        kernel.end(sessionId, ownCgroup(cgroup));
       }
       if (address != null) {
         addresses.remove(address);
@@ -92,12 +110,16 @@ final class SessionEnforcement {
    * On agent start, after the previous run's sessions were re-adopted (and their rules set again): clears
    * the map entries and cgroups of sessions that are not live any more.
    */
-  Future<Void> reconcile(Set<String> liveSessions) {
+  Future<Void> reconcile(Map<String, String> liveSessions) {
     if (kernel == null) {
       return Future.succeededFuture();
     }
     return blocking(() -> {
-      KernelEnforcement.Reconciled done = kernel.reconcile(liveSessions);
+      Map<String, Path> live = new HashMap<>();
+      for (Map.Entry<String, String> session : liveSessions.entrySet()) {
+        live.put(session.getKey(), ownCgroup(session.getValue()));
+      }
+      KernelEnforcement.Reconciled done = kernel.reconcile(live);
       LOG.info("kernel path attached to {} (pinned in {}): {} live session(s), stale map entries cleared {},"
           + " stale session cgroups removed {}", kernel.cgroups().parent(), kernel.pinDir(), liveSessions.size(),
           done.clearedIds(), done.removedSessions());
@@ -107,6 +129,11 @@ final class SessionEnforcement {
   /** A clean stop, after every session ended: the programs are detached and unpinned. */
   Future<Void> stop() {
     return kernel == null ? Future.succeededFuture() : blocking(kernel::detach);
+  }
+
+  /** The directory of a session's own cgroup, or {@link KernelEnforcement#NONE}. Blocking. */
+  private Path ownCgroup(String cgroup) throws Exception {
+    return cgroup == null ? KernelEnforcement.NONE : kernel.resolve(cgroup);
   }
 
   private interface BlockingStep {

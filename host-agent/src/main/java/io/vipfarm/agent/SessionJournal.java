@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each file holds everything needed to re-adopt the session: host id and boot id (a file of another
  * boot is never inherited), session id, user, groups, the effective policy it started with, and every
- * lease with its pool, key and fence (renew needs the fence; a re-acquire needs pool and key).
+ * lease with its pool, key and fence (renew needs the fence; a re-acquire needs pool and key), and the
+ * cgroup the session came with (its logind scope; absent in files of older agents: none).
  *
  * <p>Written like the rules: to a temporary file in the same directory, forced to disk, renamed over the
  * old one, so a reader sees a whole file or none. Mode 0600, unlike the rules (0644): only the agent reads
@@ -42,7 +43,7 @@ public final class SessionJournal {
   /** One session as persisted. */
   public record Entry(int version, String hostId, String bootId, String sessionId, String user,
       List<String> groups, EffectivePolicy policy, List<HeldLease> leases, String vipStatus, long startedAt,
-      String rulesFile) {
+      String rulesFile, String cgroup) {
 
     public Entry {
       groups = groups == null ? List.of() : List.copyOf(groups);
@@ -51,7 +52,7 @@ public final class SessionJournal {
 
     static Entry of(AgentConfig config, LiveSession s) {
       return new Entry(VERSION, config.hostId(), config.bootId(), s.sessionId(), s.user(), s.groups(), s.policy(),
-          s.leases(), s.vipStatus(), s.startedAt(), s.rulesFile());
+          s.leases(), s.vipStatus(), s.startedAt(), s.rulesFile(), s.cgroup());
     }
   }
 

@@ -105,7 +105,11 @@ final class LogindBus implements AutoCloseable {
         .GetAll(Login1Manager.SESSION_INTERFACE);
     return new LogindSession(id, text(props, "Name"), uid(props.get("User")), text(props, "Class"),
         text(props, "Scope"), props.get("Remote") != null && Boolean.TRUE.equals(props.get("Remote").getValue()),
-        text(props, "State"), text(props, "Service"));
+        text(props, "State"), text(props, "Service"), number(props.get("Leader")));
+  }
+
+  private static long number(Variant<?> value) {
+    return value != null && value.getValue() instanceof Number n ? n.longValue() : 0;
   }
 
   private static String text(Map<String, Variant<?>> props, String name) {

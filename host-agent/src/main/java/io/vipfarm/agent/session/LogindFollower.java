@@ -8,6 +8,7 @@ import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.model.SessionRequest;
 import io.vipfarm.api.model.SessionView;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -34,6 +35,8 @@ import org.slf4j.LoggerFactory;
  */
 final class LogindFollower {
   private static final Logger LOG = LoggerFactory.getLogger(LogindFollower.class);
+
+  private static final Path PROC = Path.of("/proc");
 
   private final Vertx vertx;
   private final Context context;
@@ -162,20 +165,40 @@ final class LogindFollower {
   }
 
   private Future<Void> ensureStarted(LogindSession session) {
-    return vertx.executeBlocking(() -> UserGroups.of(session.user()))
-        .compose(groups -> {
-          SessionRequest request = new SessionRequest(session.id(), session.user(), groups);
-          return agent.startSession(request)
-              .recover(err -> isType(err, ErrorType.SESSION_EXISTS)
-                  // the agent still runs an older session of another user under this id: logind decides
-                  ? agent.endSession(session.id()).compose(ended -> agent.startSession(request))
-                  : Future.failedFuture(err));
-        })
-        .onSuccess(view -> LOG.info("logind session '{}' of {} ({}, scope {}, {}{}) runs with loopback {}",
-            session.id(), session.user(), session.sessionClass(), session.scope(), session.service(),
-            session.remote() ? ", remote" : "", view.loopbackAddress()))
+    return vertx.executeBlocking(() -> new SessionRequest(session.id(), session.user(),
+            UserGroups.of(session.user()),
+            ScopeCgroup.of(session, PROC, ScopeCgroup.cgroup2Mount()).orElse(null)))
+        .compose(request -> start(session, request)
+            .recover(err -> {
+              if (!isType(err, ErrorType.INVALID_FIELD) || request.cgroup() == null) {
+                return Future.failedFuture(err);
+              }
+              // the scope is outside the cgroup the kernel path is attached to (--cgroup-parent): the
+              // session still runs, enforced for what vipfarm exec starts, and the operator is told why
+              LOG.warn("logind session '{}': its scope {} cannot be enforced ({}); it runs without it: only"
+                  + " programs started with 'vipfarm exec' are covered by the kernel path", session.id(),
+                  request.cgroup(), err.getMessage());
+              return start(session, new SessionRequest(request.sessionId(), request.user(), request.groups()));
+            }))
         .mapEmpty();
   }
+
+  private Future<SessionView> start(LogindSession session, SessionRequest request) {
+    return start(request)
+        .onSuccess(view -> LOG.info("logind session '{}' of {} ({}, scope {}{}, {}{}) runs with loopback {}",
+            session.id(), session.user(), session.sessionClass(), session.scope(),
+            request.cgroup() == null ? "" : " at " + request.cgroup(), session.service(),
+            session.remote() ? ", remote" : "", view.loopbackAddress()));
+  }
+
+  private Future<SessionView> start(SessionRequest request) {
+    return agent.startSession(request)
+        .recover(err -> isType(err, ErrorType.SESSION_EXISTS)
+            // the agent still runs an older session of another user under this id: logind decides
+            ? agent.endSession(request.sessionId()).compose(ended -> agent.startSession(request))
+            : Future.failedFuture(err));
+  }
+
 
   private Future<Void> ensureEnded(String id, Optional<LogindSession> session) {
     return agent.endSession(id)

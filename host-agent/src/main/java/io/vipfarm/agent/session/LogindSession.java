@@ -15,9 +15,16 @@ import java.util.Set;
  * @param remote whether logind counts it as a remote login (ssh, xrdp)
  * @param state {@code online}, {@code active} or {@code closing}
  * @param service the PAM service that opened it ({@code sshd}, {@code login}, {@code xrdp-sesman})
+ * @param leader the pid of the session's leader process ({@code Leader}), 0 when unknown: its cgroup is
+ *     the scope's ({@link ScopeCgroup})
  */
 public record LogindSession(String id, String user, long uid, String sessionClass, String scope, boolean remote,
-    String state, String service) {
+    String state, String service, long leader) {
+
+  public LogindSession(String id, String user, long uid, String sessionClass, String scope, boolean remote,
+      String state, String service) {
+    this(id, user, uid, sessionClass, scope, remote, state, service, 0);
+  }
 
   /**
    * Whether vipfarm runs this session: its class is followed. A {@code closing} session still is (its

@@ -341,9 +341,13 @@ final class HostAgent implements HostAgentService {
           allocations.renew(LeaseRef.of(held.lease()))
               .map(held::renewed)
               .recover(err -> leaseAgainIfForgotten(session, held, err))
-              .onComplete(ar -> renewing.remove(key))
-              .onSuccess(next -> keepRenewed(session.sessionId(), held, next))
-              .onFailure(err -> renewalFailed(session, held, err));
+              .compose(next -> keepRenewed(session.sessionId(), held, next), err -> {
+                renewalFailed(session, held, err);
+                return Future.succeededFuture();
+              })
+              // the key stays "renewing" until the session holds the outcome: a renewal of the old fence
+              // meanwhile would find it stale and drop the lease just leased again
+              .onComplete(ar -> renewing.remove(key));
         }
       }
     }
@@ -372,27 +376,40 @@ final class HostAgent implements HostAgentService {
         });
   }
 
-  private void keepRenewed(String sessionId, HeldLease held, HeldLease next) {
+  private Future<Void> keepRenewed(String sessionId, HeldLease held, HeldLease next) {
     Optional<LiveSession> holding = sessions.get(sessionId)
         .filter(s -> s.leases().stream().anyMatch(h -> h.lease().key().equals(held.lease().key())));
     if (holding.isEmpty()) {
-      return;
+      return Future.succeededFuture();
     }
     if (next.lease().address().equals(held.lease().address())) {
       sessions.put(holding.get().withLease(next));
-      return;
+      return Future.succeededFuture();
     }
-    // leased again on another address: the session's programs must learn it like any lease change
-    LOG.warn("session '{}' now uses VIP {} instead of {}", sessionId, next.lease().address(), held.lease().address());
-    perLoopback.run(holding.get().loopback().value(), () -> {
-      Optional<LiveSession> current = sessions.get(sessionId);
-      if (current.isEmpty()) {
-        return Future.succeededFuture();
-      }
-      LiveSession updated = current.get().withLease(next);
-      sessions.put(updated);
-      return journal.write(config, updated).compose(v -> writeRules(updated, render(updated))).mapEmpty();
-    });
+    // leased again on another address: the old one may be another host's by now, so it leaves the interface
+    // first; the session's programs learn the new one like any lease change
+    String was = held.lease().address();
+    String now = next.lease().address();
+    LOG.warn("session '{}' now uses VIP {} instead of {}", sessionId, now, was);
+    return perLoopback.run(holding.get().loopback().value(), () -> vipAddresses.withdraw(List.of(was))
+        .onFailure(err -> LOG.error("session '{}' moved off VIP {}, but {} (later passes retry)", sessionId, was,
+            err.getMessage()))
+        .otherwiseEmpty()
+        .compose(v -> vipAddresses.ensure(List.of(now)))
+        .compose(v -> {
+          Optional<LiveSession> current = sessions.get(sessionId);
+          if (current.isEmpty()) {
+            return Future.succeededFuture();
+          }
+          LiveSession updated = current.get().withLease(next);
+          sessions.put(updated);
+          return journal.write(config, updated).compose(w -> writeRules(updated, render(updated))).mapEmpty();
+        }, err -> {
+          LOG.error("session '{}' cannot use its new VIP {}: {}; it goes back to the pool", sessionId, now,
+              err.getMessage());
+          return allocations.release(LeaseRef.of(next.lease())).otherwiseEmpty()
+              .compose(r -> dropLease(sessionId, held.lease().key()));
+        }));
   }
 
   private void renewalFailed(LiveSession session, HeldLease held, Throwable err) {

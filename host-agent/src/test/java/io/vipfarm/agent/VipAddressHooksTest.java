@@ -19,6 +19,7 @@ import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.EffectivePolicy;
 import io.vipfarm.api.model.OnExhausted;
 import io.vipfarm.api.model.SessionRequest;
+import io.vipfarm.api.model.VirtualIpView;
 import io.vipfarm.api.model.SessionView;
 import io.vipfarm.api.model.VipMode;
 import java.nio.file.Path;
@@ -175,10 +176,11 @@ class VipAddressHooksTest {
   }
 
   @Test
-  @DisplayName("a lease the allocator no longer knows (found on renewal) is taken off the interface at once")
+  @DisplayName("a lease lost for good (its address taken, the pool full) is taken off the interface at once")
   void lostLease() throws Exception {
     await(() -> agent.startSession(new SessionRequest("7", "alice", List.of())));
-    allocation.revoke(V1);
+    await(() -> agent.startSession(new SessionRequest("8", "bob", List.of()))); // the pool's other address
+    allocation.giveToAnother(V1);
     poll("the lost VIP to be withdrawn", () -> {
       context.runOnContext(v -> agent.renewDueLeases()); // due once a third of the 3 s lease has passed
       return vips.calls.contains("withdrawn [" + V1 + "] with 0 releases so far");
@@ -191,6 +193,26 @@ class VipAddressHooksTest {
       }
     });
     assertThat(allocation.releases).isEmpty();
+  }
+
+  @Test
+  @DisplayName("a forgotten lease leased again on another address: the old one leaves the interface first")
+  void forgottenLeaseMoves() throws Exception {
+    await(() -> agent.startSession(new SessionRequest("7", "alice", List.of())));
+    allocation.giveToAnother(V1);
+    poll("the session on the pool's other address", () -> {
+      context.runOnContext(v -> agent.renewDueLeases());
+      try {
+        List<VirtualIpView> now = await(() -> agent.getSession("7")).virtualIps();
+        return now.size() == 1 && now.get(0).address().equals("10.77.0.12");
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
+    int withdrawn = vips.calls.indexOf("withdrawn [" + V1 + "] with 0 releases so far");
+    int ensured = vips.calls.lastIndexOf("ensure [10.77.0.12]");
+    assertThat(withdrawn).as("%s", vips.calls).isNotNegative();
+    assertThat(ensured).as("%s", vips.calls).isGreaterThan(withdrawn);
   }
 
   @Test

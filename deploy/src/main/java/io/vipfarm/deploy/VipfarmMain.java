@@ -80,7 +80,8 @@ public final class VipfarmMain {
     String tokenSource = token.token() == null ? "none (agent)"
         : token.file() == null ? "from " + AdminToken.ENV : "in " + token.file();
     if (node.gatewayPort() > 0) {
-      LOG.info("vipfarm gateway listening on http://{}:{}", hostForUrl(options.httpHost()), node.gatewayPort());
+      LOG.info("vipfarm gateway listening on {}://{}:{}", options.tlsCert() == null ? "http" : "https",
+          hostForUrl(options.httpHost()), node.gatewayPort());
     }
     LOG.info("vipfarm started: role {}, host id {}, run dir {}, data dir {}, admin token {}",
         options.role().name().toLowerCase(), options.hostId(), options.runDir(), options.dataDir(), tokenSource);

@@ -121,6 +121,43 @@ class HostInstallIT {
   }
 
   @Test
+  @DisplayName("uninstall detaches the kernel path's pinned programs (root, kernel path)")
+  void uninstallDetachesTheKernelPath() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue("root".equals(System.getProperty("user.name")),
+        "skipped: the kernel path needs root");
+    Path loader = VIPFARM.getParent().resolve("../target/vipfarm/lib/native/vipfarm-bpf").normalize();
+    org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(loader) && exec(loader.toString(), "probe") == 0,
+        "skipped: the kernel path is not available here (vipfarm-bpf probe)");
+    Path cgroup2 = Files.readAllLines(Path.of("/proc/self/mounts")).stream().map(l -> l.split(" "))
+        .filter(f -> f.length > 2 && f[2].equals("cgroup2")).map(f -> Path.of(f[1])).findFirst().orElseThrow();
+    String unique = Long.toHexString(System.nanoTime());
+    Path cgroup = Files.createDirectory(cgroup2.resolve("vf-uninstall-" + unique));
+    Path pins = Path.of("/sys/fs/bpf/vipfarm-uninstall-test-" + unique);
+    try {
+      assertThat(exec(loader.toString(), "attach", "--pin", pins.toString(), "--cgroup", cgroup.toString())).isZero();
+      assertThat(pins).isDirectory();
+      Path pam = Files.writeString(tmp.resolve("common-session"), COMMON_SESSION);
+
+      assertThat(vipfarm("uninstall", "--pam-file", pam.toString(), "--bpf-pin-dir", pins.toString()).waitFor(30))
+          .as(last.output()).isZero();
+
+      assertThat(last.output()).contains("detached the kernel path pinned at " + pins);
+      assertThat(pins).doesNotExist();
+      assertThat(pam).hasContent(COMMON_SESSION);
+    } finally {
+      if (Files.exists(pins)) {
+        exec(loader.toString(), "detach", "--pin", pins.toString());
+      }
+      Files.deleteIfExists(cgroup);
+    }
+  }
+
+  private static int exec(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).inheritIO().start();
+    return p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) ? p.exitValue() : -1;
+  }
+
+  @Test
   @DisplayName("Real pam_env reads the installed file: a session's programs get LD_PRELOAD, VIPFARM_SESSION from"
       + " XDG_SESSION_ID and VIPFARM_RUN_DIR (root and pamtester)")
   void pamEnvAppliesTheInstalledFile() throws Exception {

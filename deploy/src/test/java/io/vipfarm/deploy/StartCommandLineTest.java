@@ -154,7 +154,7 @@ class StartCommandLineTest {
   void vipInterfaceIsForAgentsAndNeedsALabelableName() {
     assertThat(StartCommandLine.parse(List.of("--host-id", "h1"), Map.of()).vipInterface()).isNull();
     assertThat(StartCommandLine.parse(List.of("--vip-interface", "eth0"), Map.of()).vipInterface()).isEqualTo("eth0");
-    assertThat(StartCommandLine.parse(List.of("--role", "agent", "--vip-interface=bond0.12"), Map.of()).vipInterface())
+    assertThat(StartCommandLine.parse(List.of("--vip-interface=bond0.12"), Map.of()).vipInterface())
         .isEqualTo("bond0.12");
     assertThatThrownBy(() -> StartCommandLine.parse(List.of("--role", "control", "--vip-interface", "eth0"), Map.of()))
         .isInstanceOf(UsageException.class).hasMessageContaining("--vip-interface is for agents");

@@ -27,8 +27,9 @@ class SystemdUnitsTest {
     List<String> units = List.of("vipfarm-control.service", "vipfarm-agent.service");
     for (String unit : units) {
       String text = Files.readString(UNITS.resolve(unit));
-      assertThat(text).contains("ExecStart=/opt/vipfarm/bin/vipfarm start --role ", "Restart=on-failure",
-          "EnvironmentFile=-/etc/vipfarm/vipfarm.env", "--config /etc/vipfarm/vipfarm.yaml",
+      String role = unit.equals("vipfarm-control.service") ? "control" : "agent";
+      assertThat(text).contains("ExecStart=/opt/vipfarm/bin/vipfarm start --role " + role, "Restart=on-failure",
+          "EnvironmentFile=-/etc/vipfarm/", "--config /etc/vipfarm/" + role + ".yaml",
           "After=network-online.target");
       Files.writeString(tmp.resolve(unit), text.replace("/opt/vipfarm/bin/vipfarm", VIPFARM.toString()));
     }

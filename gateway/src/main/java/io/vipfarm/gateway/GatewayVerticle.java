@@ -36,6 +36,7 @@ import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.EventBusClient;
+import io.vipfarm.api.bus.RequestTransport;
 import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.AllocationQuery;
@@ -229,7 +230,9 @@ public final class GatewayVerticle extends VerticleBase {
   }
 
   private EventBusClient serviceClient(String serviceName) {
-    return new EventBusClient(vertx, () -> locator.address(serviceName), EventBusClient.DEFAULT_TIMEOUT_MS);
+    // policy and allocation run on every member with a gateway: ask this member's own
+    return new EventBusClient(RequestTransport.localEventBus(vertx), () -> locator.address(serviceName),
+        EventBusClient.DEFAULT_TIMEOUT_MS);
   }
 
   private HostAgentService agent(String hostId) {

@@ -24,4 +24,16 @@ public interface RequestTransport {
         .request(address, body, new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action).setSendTimeout(timeoutMs))
         .map(Message::body);
   }
+
+  /**
+   * This process's own consumers only, for services every control member runs (what the gateway calls):
+   * the member's own service answers, so a request never waits on the stale registration of a member that
+   * just left the cluster.
+   */
+  static RequestTransport localEventBus(Vertx vertx) {
+    return (address, action, body, timeoutMs) -> vertx.eventBus()
+        .request(address, body, new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action)
+            .setSendTimeout(timeoutMs).setLocalOnly(true))
+        .map(Message::body);
+  }
 }

@@ -114,6 +114,7 @@ struct hook {
 };
 
 #define LOCALHOST4 bpf_htonl(0x7f000001)
+#define barrier() asm volatile("" ::: "memory")
 #define MAPPED_PREFIX bpf_htonl(0x0000ffff)
 
 /* ---- program names ------------------------------------------------------------------------ */
@@ -252,12 +253,18 @@ static __always_inline struct vfb_session *find_session(__u64 *cgroup_id) {
   return 0;
 }
 
+/* The socket's cache was made for this caller: cgroup, epoch and (if it matters) command name. */
+static __always_inline int cache_for(const struct vfb_sock *st, __u64 task, __u64 now,
+                                     const __u64 *comm) {
+  return st->task_cgroup == task && st->epoch == now &&
+         (!st->by_name || (comm[0] == st->comm[0] && comm[1] == st->comm[1]));
+}
+
 /*
  * Finds the caller's session and its rules for this program; false: not in a session. A socket
- * that has storage keeps the answer for its caller's cgroup under the current epoch, so a socket
- * that keeps sending skips the ancestor walk and the session lookup (a new epoch after every `set`
- * and `clear` invalidates it; sessions with program lists are not kept: their rules depend on the
- * thread's name).
+ * that has storage keeps the answer for its caller's cgroup (and command name, when the session
+ * has program lists) under the current epoch, so a socket that keeps sending skips the ancestor
+ * walk and the lookups; a new epoch after every `set` and `clear` invalidates it.
  */
 static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   h->s = 0;
@@ -275,14 +282,23 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   struct bpf_sock *sk = ctx->sk;
   struct vfb_sock *st = sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
   h->st = st;
-  if (st && st->task_cgroup == task && st->epoch == now) {
-    h->cgroup_id = st->session_cgroup;
-    h->flags = st->cache_flags;
-    h->vip = st->vip4;
-    h->loopback4 = st->loopback4;
-    h->session_flags = st->session_flags;
-    h->n_ports = st->n_ports;
-    return h->cgroup_id != 0;
+  __u64 comm[VFB_COMM_LEN / 8] = {0, 0};
+  if (st && st->by_name) bpf_get_current_comm(comm, sizeof comm);
+  if (st && cache_for(st, task, now, comm)) {
+    __u64 session_cgroup = st->session_cgroup;
+    __u32 flags = st->cache_flags, vip = st->vip4, loopback4 = st->loopback4;
+    __u32 session_flags = st->session_flags, n_ports = st->n_ports;
+    barrier();
+    /* still the same key: no other thread of a sharing process began to refill it meanwhile */
+    if (cache_for(st, task, now, comm)) {
+      h->cgroup_id = session_cgroup;
+      h->flags = flags;
+      h->vip = vip;
+      h->loopback4 = loopback4;
+      h->session_flags = session_flags;
+      h->n_ports = n_ports;
+      return session_cgroup != 0;
+    }
   }
   struct vfb_session *s = find_session(&h->cgroup_id);
   h->s = s;
@@ -292,15 +308,20 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
     h->session_flags = s->flags;
     h->n_ports = s->n_ports;
   }
-  if (st && (!s || s->n_globs == 0)) {
-    st->task_cgroup = task;
-    st->epoch = now;
+  if (st) { /* the key last (x86 keeps stores in order): readers never take half an entry */
+    st->task_cgroup = 0;
+    barrier();
+    st->by_name = s && s->n_globs != 0;
+    if (st->by_name) bpf_get_current_comm(st->comm, sizeof st->comm);
     st->session_cgroup = h->cgroup_id;
     st->cache_flags = h->flags;
     st->vip4 = h->vip;
     st->loopback4 = h->loopback4;
     st->session_flags = h->session_flags;
     st->n_ports = h->n_ports;
+    barrier();
+    st->epoch = now;
+    st->task_cgroup = task;
   }
   return s != 0;
 }

@@ -104,7 +104,7 @@ struct vfb_sock {
   __u32 local_real[4], local_shown[4];
   __u32 remote_real[4], remote_shown[4];
   /* The session lookup's result for the calling task's cgroup `task_cgroup` (0: nothing cached)
-     under `epoch`; only for sessions without program lists (their rules do not depend on the name). */
+     under `epoch`, and when the session has program lists (by_name) for the command name `comm`. */
   __u32 cache_flags;     /* VFB_P_* */
   __u64 task_cgroup;
   __u64 epoch;
@@ -112,6 +112,9 @@ struct vfb_sock {
   __u32 vip4, loopback4; /* the hook's V, the session's L */
   __u32 session_flags;   /* VFB_LOOPBACK... of the session */
   __u32 n_ports;
+  __u64 comm[VFB_COMM_LEN / 8];
+  __u32 by_name;
+  __u32 pad;
 };
 
 #endif

@@ -27,6 +27,9 @@
  * result kept in an LRU map; the matcher is a bit-parallel NFA with fixed loop bounds. A name of
  * 15 bytes may have been cut by the kernel: it also matches when the glob's text runs on past the
  * cut (its last byte matched by a literal, '?' or set element).
+ *
+ * Per socket: a socket that has storage keeps its caller's session lookup under the rules epoch
+ * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>

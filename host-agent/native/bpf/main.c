@@ -130,7 +130,7 @@ int vfb_open_map(const char *pin_dir, const char *name) {
 
 /* ---- the programs --------------------------------------------------------------------------- */
 
-static const char *const MAP_NAMES[] = {"sessions", "owners", "progs", "config", "socks"};
+static const char *const MAP_NAMES[] = {"sessions", "owners", "progs", "config", "socks", "epoch"};
 
 static struct bpf_program *hook_program(struct vipfarm *skel, int i) {
   struct bpf_program *progs[N_HOOKS] = {

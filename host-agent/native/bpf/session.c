@@ -5,7 +5,8 @@
  * both paths read the same rules, and compiles it into one struct vfb_session. Order of writes, so
  * that programs never see a half-written rule: the reverse (owner) entries of the session's
  * loopback addresses first, then the session entry in ONE map update (the kernel swaps the whole
- * element), then the removal of owner entries of addresses the session no longer has.
+ * element), then the removal of owner entries of addresses the session no longer has. After every
+ * change of `sessions` (set and clear): a new epoch, which drops the sockets' cached lookups.
  */
 #include "vipfarm-bpf.h"
 #include "shim.h"
@@ -105,6 +106,23 @@ static int compile(const struct vf_rules_file *f, struct vfb_session *s) {
   return 0;
 }
 
+/* A new value in the epoch map (never the one before): every socket's cached session lookup is
+   stale from now on. Called after `sessions` changed. */
+static int new_epoch(const char *pin_dir) {
+  int fd = vfb_open_map(pin_dir, "epoch");
+  if (fd < 0) return -1;
+  __u32 zero = 0;
+  __u64 old = 0, now;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+  if (bpf_map_lookup_elem(fd, &zero, &old) == 0 && now == old) now++;
+  int rc = bpf_map_update_elem(fd, &zero, &now, BPF_ANY);
+  if (rc != 0) vfb_fail("cannot write the epoch map: %s", strerror(errno));
+  close(fd);
+  return rc;
+}
+
 static void owner_keys(const struct vfb_session *s, struct vfb_owner_key keys[2], int *n) {
   *n = 0;
   /* the host's own loopback is everyone's: never owned by a session, never isolated */
@@ -181,6 +199,7 @@ int vfb_cmd_set(const char *pin_dir, const char *cgroup_dir, const char *rules_f
     goto out;
   }
   if (had_old) drop_owners(owners_fd, old, s, cgid);
+  if (new_epoch(pin_dir) != 0) goto out;
   rc = VFB_EXIT_OK;
 out:
   if (sessions_fd >= 0) close(sessions_fd);
@@ -204,7 +223,7 @@ int vfb_cmd_clear(const char *pin_dir, uint64_t cgid) {
         rc = vfb_fail("cannot delete the session entry: %s", strerror(errno));
       } else {
         drop_owners(owners_fd, old, NULL, cgid);
-        rc = VFB_EXIT_OK;
+        rc = new_epoch(pin_dir) == 0 ? VFB_EXIT_OK : VFB_EXIT_FAIL;
       }
     } else {
       rc = VFB_EXIT_OK; /* nothing to clear */

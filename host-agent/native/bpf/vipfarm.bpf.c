@@ -27,6 +27,9 @@
  * result kept in an LRU map; the matcher is a bit-parallel NFA with fixed loop bounds. A name of
  * 15 bytes may have been cut by the kernel: it also matches when the glob's text runs on past the
  * cut (its last byte matched by a literal, '?' or set element).
+ *
+ * Per socket: a socket that has storage keeps its caller's session lookup under the rules epoch
+ * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -75,6 +78,13 @@ struct {
 } config SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} epoch SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_SK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
   __type(key, int);
@@ -92,15 +102,22 @@ struct sock {
   struct sock_common __sk_common;
 } __attribute__((preserve_access_index));
 
-/* What one call works with: the session, and its rules resolved for this program. */
+/*
+ * What one call works with: the session, and its rules resolved for this program. From the
+ * socket's cache the session entry itself is not looked up: `session()` does it when a rule needs
+ * more than the fields kept here.
+ */
 struct hook {
-  struct vfb_session *s; /* NULL: not in a session */
-  __u64 cgroup_id;
-  __u32 flags; /* VFB_P_* */
+  struct vfb_session *s; /* NULL: not looked up (yet), or not in a session */
+  struct vfb_sock *st;   /* the socket's storage if it had one already */
+  __u64 cgroup_id;       /* the session's cgroup; 0: not in a session */
+  __u32 flags;           /* VFB_P_* */
   __u32 vip;
+  __u32 loopback4, session_flags, n_ports;
 };
 
 #define LOCALHOST4 bpf_htonl(0x7f000001)
+#define barrier() asm volatile("" ::: "memory")
 #define MAPPED_PREFIX bpf_htonl(0x0000ffff)
 
 /* ---- program names ------------------------------------------------------------------------ */
@@ -239,20 +256,91 @@ static __always_inline struct vfb_session *find_session(__u64 *cgroup_id) {
   return 0;
 }
 
-/* Finds the caller's session and its rules for this program; false: not in a session. */
-static __always_inline int begin(struct hook *h) {
+/* The socket's cache was made for this caller: cgroup, epoch and (if it matters) command name. */
+static __always_inline int cache_for(const struct vfb_sock *st, __u64 task, __u64 now,
+                                     const __u64 *comm) {
+  return st->task_cgroup == task && st->epoch == now &&
+         (!st->by_name || (comm[0] == st->comm[0] && comm[1] == st->comm[1]));
+}
+
+/*
+ * Finds the caller's session and its rules for this program; false: not in a session. A socket
+ * that has storage keeps the answer for its caller's cgroup (and command name, when the session
+ * has program lists) under the current epoch, so a socket that keeps sending skips the ancestor
+ * walk and the lookups; a new epoch after every `set` and `clear` invalidates it.
+ */
+static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
+  h->s = 0;
+  h->st = 0;
   h->cgroup_id = 0;
   h->flags = 0;
   h->vip = 0;
-  h->s = find_session(&h->cgroup_id);
-  if (!h->s) return 0;
-  resolve(h);
-  return 1;
+  h->loopback4 = 0;
+  h->session_flags = 0;
+  h->n_ports = 0;
+  __u32 zero = 0;
+  __u64 *ep = bpf_map_lookup_elem(&epoch, &zero);
+  __u64 now = ep ? *ep : 0; /* read before the lookup: a `set` after it makes a new epoch */
+  __u64 task = bpf_get_current_cgroup_id();
+  struct bpf_sock *sk = ctx->sk;
+  struct vfb_sock *st = sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
+  h->st = st;
+  __u64 comm[VFB_COMM_LEN / 8] = {0, 0};
+  if (st && st->by_name) bpf_get_current_comm(comm, sizeof comm);
+  if (st && cache_for(st, task, now, comm)) {
+    __u64 session_cgroup = st->session_cgroup;
+    __u32 flags = st->cache_flags, vip = st->vip4, loopback4 = st->loopback4;
+    __u32 session_flags = st->session_flags, n_ports = st->n_ports;
+    barrier();
+    /* still the same key: no other thread of a sharing process began to refill it meanwhile */
+    if (cache_for(st, task, now, comm)) {
+      h->cgroup_id = session_cgroup;
+      h->flags = flags;
+      h->vip = vip;
+      h->loopback4 = loopback4;
+      h->session_flags = session_flags;
+      h->n_ports = n_ports;
+      return session_cgroup != 0;
+    }
+  }
+  struct vfb_session *s = find_session(&h->cgroup_id);
+  h->s = s;
+  if (s) {
+    resolve(h);
+    h->loopback4 = s->loopback4;
+    h->session_flags = s->flags;
+    h->n_ports = s->n_ports;
+  }
+  if (st) { /* the key last (x86 keeps stores in order): readers never take half an entry */
+    st->task_cgroup = 0;
+    barrier();
+    st->by_name = s && s->n_globs != 0;
+    if (st->by_name) bpf_get_current_comm(st->comm, sizeof st->comm);
+    st->session_cgroup = h->cgroup_id;
+    st->cache_flags = h->flags;
+    st->vip4 = h->vip;
+    st->loopback4 = h->loopback4;
+    st->session_flags = h->session_flags;
+    st->n_ports = h->n_ports;
+    barrier();
+    st->epoch = now;
+    st->task_cgroup = task;
+  }
+  return s != 0;
+}
+
+/* The session's entry (NULL when it went away since the socket's cache was made). */
+static __always_inline struct vfb_session *session(struct hook *h) {
+  if (!h->s && h->cgroup_id) h->s = bpf_map_lookup_elem(&sessions, &h->cgroup_id);
+  return h->s;
 }
 
 /* ---- rule helpers ------------------------------------------------------------------------- */
 
-static __always_inline int port_excluded(const struct vfb_session *s, __u32 user_port) {
+static __always_inline int port_excluded(struct hook *h, __u32 user_port) {
+  if (h->n_ports == 0) return 0;
+  const struct vfb_session *s = session(h);
+  if (!s) return 0;
   __u16 port = bpf_ntohs((__u16)user_port);
   __u32 n = s->n_ports;
   for (int i = 0; i < VFB_MAX_PORTS; i++) {
@@ -266,7 +354,9 @@ static __always_inline int same6(const __u32 *a, const __u32 *b) {
   return a[0] == b[0] && a[1] == b[1] && a[2] == b[2] && a[3] == b[3];
 }
 
-static __always_inline int is_host(const struct vfb_session *s, const __u32 *a) {
+static __always_inline int is_host(struct hook *h, const __u32 *a) {
+  const struct vfb_session *s = session(h);
+  if (!s) return 0;
   __u32 n = s->n_hosts;
   for (int i = 0; i < VFB_MAX_HOSTS; i++) {
     if (i >= n) break;
@@ -280,12 +370,12 @@ static __always_inline int is_127(__u32 ip) { return (bpf_ntohl(ip) >> 24) == 12
 /* Where 127.0.0.1 goes for this program: L, or V when V applies and it does not prefer loopback. */
 static __always_inline int localhost_target(const struct hook *h, __u32 *target) {
   if (!(h->flags & VFB_P_LOOPBACK)) return 0;
-  *target = (h->flags & VFB_P_VIP) && !(h->flags & VFB_P_PREFER) ? h->vip : h->s->loopback4;
+  *target = (h->flags & VFB_P_VIP) && !(h->flags & VFB_P_PREFER) ? h->vip : h->loopback4;
   return 1;
 }
 
 static __always_inline int has_loopback6(const struct hook *h) {
-  return (h->flags & VFB_P_LOOPBACK) && (h->s->flags & VFB_LOOPBACK6);
+  return (h->flags & VFB_P_LOOPBACK) && (h->session_flags & VFB_LOOPBACK6);
 }
 
 static __always_inline void mapped(__u32 *a, __u32 ip) {
@@ -324,12 +414,16 @@ static __always_inline void write6(struct bpf_sock_addr *ctx, const __u32 *a) {
 }
 
 /* Remembers, for the way back, that the kernel holds `real` where the program used `shown`. */
-static __always_inline void remember(struct bpf_sock_addr *ctx, __u32 which, const __u32 *real,
-                                     const __u32 *shown) {
-  struct bpf_sock *sk = ctx->sk;
-  if (!sk) return;
-  struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-  if (!st) return;
+static __always_inline void remember(struct bpf_sock_addr *ctx, struct hook *h, __u32 which,
+                                     const __u32 *real, const __u32 *shown) {
+  struct vfb_sock *st = h->st;
+  if (!st) {
+    struct bpf_sock *sk = ctx->sk;
+    if (!sk) return;
+    st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+    if (!st) return;
+    h->st = st;
+  }
   if ((st->flags & which) && which == VFB_S_REMOTE && same6(st->remote_real, real) &&
       same6(st->remote_shown, shown)) {
     return; /* a socket that keeps sending to 127.0.0.1: nothing new */
@@ -407,7 +501,7 @@ enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
  */
 static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, __u32 ip, int v6) {
   struct hook h;
-  int in_session = begin(&h);
+  int in_session = begin(ctx, &h);
   __u32 a[4], real[4], shown[4];
   if (call != CALL_BIND && is_127(ip) && ip != LOCALHOST4) {
     mapped(a, ip);
@@ -416,7 +510,7 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
     mapped(a, ip);
     if (refused(&h, a)) return refuse(EACCES);
   }
-  if (!in_session || !stream_or_dgram(ctx) || port_excluded(h.s, ctx->user_port)) return 1;
+  if (!in_session || !stream_or_dgram(ctx) || port_excluded(&h, ctx->user_port)) return 1;
 
   __u32 target;
   if (ip == LOCALHOST4 && localhost_target(&h, &target)) {
@@ -424,13 +518,13 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
     else ctx->user_ip4 = target;
     mapped(real, target);
     mapped(shown, LOCALHOST4);
-    if (call == CALL_BIND) remember(ctx, VFB_S_LOCAL, real, shown);
-    remember(ctx, VFB_S_REMOTE, real, shown);
+    if (call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+    remember(ctx, &h, VFB_S_REMOTE, real, shown);
     if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM &&
         (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
       if (v6) bind_source6(ctx, real);
       else bind_source4(ctx, target);
-      remember(ctx, VFB_S_LOCAL, real, shown);
+      remember(ctx, &h, VFB_S_LOCAL, real, shown);
     }
     return 1;
   }
@@ -438,11 +532,11 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
   __u32 vip = h.vip;
   if (call == CALL_BIND) {
     mapped(a, ip);
-    if (ip == 0 || is_host(h.s, a)) {
+    if (ip == 0 || is_host(&h, a)) {
       if (v6) ctx->user_ip6[3] = vip;
       else ctx->user_ip4 = vip;
       mapped(real, vip);
-      remember(ctx, VFB_S_LOCAL, real, a);
+      remember(ctx, &h, VFB_S_LOCAL, real, a);
     }
     return 1;
   }
@@ -480,32 +574,32 @@ static __always_inline int v6only(const struct bpf_sock_addr *ctx) {
 /* A native IPv6 address on an AF_INET6 socket. */
 static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, const __u32 *a) {
   struct hook h;
-  int in_session = begin(&h);
+  int in_session = begin(ctx, &h);
   if (!is_lo6(a) && !is_any6(a) && refused(&h, a)) {
     return refuse(call == CALL_BIND ? EACCES : ECONNREFUSED);
   }
-  if (!in_session || !stream_or_dgram(ctx) || port_excluded(h.s, ctx->user_port)) return 1;
-  struct vfb_session *s = h.s;
+  if (!in_session || !stream_or_dgram(ctx) || port_excluded(&h, ctx->user_port)) return 1;
   __u32 shown[4] = {0, 0, 0, bpf_htonl(1)};
   if (is_lo6(a)) {
-    if (!has_loopback6(&h)) return 1;
+    struct vfb_session *s = has_loopback6(&h) ? session(&h) : 0;
+    if (!s) return 1;
     __u32 real[4] = {s->loopback6[0], s->loopback6[1], s->loopback6[2], s->loopback6[3]};
     write6(ctx, real);
-    if (call == CALL_BIND) remember(ctx, VFB_S_LOCAL, real, shown);
-    remember(ctx, VFB_S_REMOTE, real, shown);
+    if (call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+    remember(ctx, &h, VFB_S_REMOTE, real, shown);
     if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) {
       bind_source6(ctx, real);
-      remember(ctx, VFB_S_LOCAL, real, shown);
+      remember(ctx, &h, VFB_S_LOCAL, real, shown);
     }
     return 1;
   }
   /* :: or a host address, bound with V: ::ffff:V, which needs a dual-stack socket. */
-  if (call == CALL_BIND && (h.flags & VFB_P_VIP) && (is_any6(a) || is_host(s, a))) {
+  if (call == CALL_BIND && (h.flags & VFB_P_VIP) && (is_any6(a) || is_host(&h, a))) {
     if (v6only(ctx)) return 1;
     __u32 real[4];
     mapped(real, h.vip);
     write6(ctx, real);
-    remember(ctx, VFB_S_LOCAL, real, a);
+    remember(ctx, &h, VFB_S_LOCAL, real, a);
   }
   return 1;
 }

@@ -91,6 +91,11 @@ struct vfb_config {
   char cgroup_path[256];
 };
 
+/*
+ * epoch: one entry (__u64), a new value written by `set` and `clear` after they changed `sessions`.
+ * The per-socket cache of the session lookup below is valid only under the epoch it was made in.
+ */
+
 /* per-socket storage: what the program used where the kernel holds L, V or the IPv6 loopback. */
 #define VFB_S_LOCAL 0x1
 #define VFB_S_REMOTE 0x2
@@ -98,6 +103,18 @@ struct vfb_sock {
   __u32 flags;
   __u32 local_real[4], local_shown[4];
   __u32 remote_real[4], remote_shown[4];
+  /* The session lookup's result for the calling task's cgroup `task_cgroup` (0: nothing cached)
+     under `epoch`, and when the session has program lists (by_name) for the command name `comm`. */
+  __u32 cache_flags;     /* VFB_P_* */
+  __u64 task_cgroup;
+  __u64 epoch;
+  __u64 session_cgroup;  /* 0: the task is in no session */
+  __u32 vip4, loopback4; /* the hook's V, the session's L */
+  __u32 session_flags;   /* VFB_LOOPBACK... of the session */
+  __u32 n_ports;
+  __u64 comm[VFB_COMM_LEN / 8];
+  __u32 by_name;
+  __u32 pad;
 };
 
 #endif

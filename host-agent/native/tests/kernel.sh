@@ -303,6 +303,14 @@ expect "isolation off: session 32 connects to 31's loopback" \
 
 # ---- rules change for running programs --------------------------------------------------------
 start new "$PARENT/other" "$STATIC" serve tcp 4 127.0.0.42 "$P" new > /dev/null
+# One UDP socket sending all along: the session lookup it keeps must follow `set` and `clear`.
+U2=$(port)
+start uold "$PARENT/other" "$STATIC" serve udp 4 127.0.0.32 "$U2" uold > /dev/null
+start unew "$PARENT/other" "$STATIC" serve udp 4 127.0.0.42 "$U2" unew > /dev/null
+start ulo "$PARENT/other" "$STATIC" serve udp 4 127.0.0.1 "$U2" ulo > /dev/null
+sh -c "$ENTER" "$NS" "$PARENT/s31" "$STATIC" udploop 127.0.0.1 "$U2" 20 1000 > "$TMP/udploop.out" &
+udploop_pid=$!
+echo "$udploop_pid" >> "$PIDS"
 sh -c "$ENTER" "$NS" "$PARENT/s31" "$STATIC" loop 127.0.0.1 "$P" 20 100 > "$TMP/loop.out" &
 loop_pid=$!
 echo "$loop_pid" >> "$PIDS"
@@ -327,6 +335,13 @@ fi
 expect "clear removes the session" "$("$BPF" list --pin "$PIN")" "{\"sessions\":[[]{\"cgroupId\":$(stat -c %i "$PARENT/s32"),*}]}"
 "$BPF" clear --pin "$PIN" --cgroup-id "$id31"
 expect "clearing again is not an error" "$?" 0
+for ((i = 0; i < 100; i++)); do # its next datagrams after clear: 127.0.0.1 as it is
+  grep -q "reply ulo" "$TMP/udploop.out" && break
+  sleep 0.05
+done
+kill "$udploop_pid" 2> /dev/null
+expect "one UDP socket follows set and clear (L, the new L, then 127.0.0.1 untouched)" \
+  "$(awk '{ print $2, $3 }' "$TMP/udploop.out" | uniq | tr '\n' ' ')" "reply uold reply unew reply ulo "
 C2=$(port)
 start cleared "$PARENT/s31" "$STATIC" rawserve 127.0.0.1 "$C2" > /dev/null
 expect "after clear, 31's programs pass through (127.0.0.1 as it is)" "$(listeners)" "*127.0.0.1:$C2*"

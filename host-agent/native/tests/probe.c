@@ -29,6 +29,8 @@
  *                      raw syscalls (socket, bind, listen: no libc wrapper): "ready", then sleeps
  *   vf-probe loop    ADDR PORT MS COUNT                           -> COUNT TCP connects to IPv4 ADDR:PORT,
  *                      MS ms apart: "T reply TAG" or "T error ERRNO-TEXT" (T: ms since start)
+ *   vf-probe udploop ADDR PORT MS COUNT                           -> the same with ONE UDP socket:
+ *                      COUNT sendto(ADDR:PORT) + recv of the reply, MS ms apart
  *   vf-probe stress SECONDS THREADS                              -> THREADS threads bind 0.0.0.0 and
  *                      connect UDP to 127.0.0.1 (+ dup/close) while a thread rewrites the session's
  *                      rules file every ~1 ms between two VIPs; "stress ops N bad B passthrough P":
@@ -591,9 +593,36 @@ static int cmd_loop(char **argv) {
   return 0;
 }
 
+/* One socket for the whole run: what the kernel path keeps per socket must follow rules changes. */
+static int cmd_udploop(char **argv) {
+  int pause_ms = atoi(argv[4]), count = atoi(argv[5]);
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  struct sockaddr_storage ss;
+  socklen_t len = make_addr(4, argv[2], argv[3], &ss);
+  int fd = make_socket(4, 0);
+  struct timeval tv = {.tv_usec = 500000};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  for (int i = 0; i < count; i++) {
+    char buf[256];
+    ssize_t n = sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, len) == 1 ? recv(fd, buf, sizeof buf - 1, 0) : -1;
+    if (n >= 0) {
+      buf[n] = '\0';
+      printf("%.0f reply %s\n", ms_since(&t0), buf);
+    } else {
+      printf("%.0f error %s\n", ms_since(&t0), strerror(errno));
+    }
+    fflush(stdout);
+    struct timespec d = {.tv_sec = pause_ms / 1000, .tv_nsec = (long)(pause_ms % 1000) * 1000000L};
+    nanosleep(&d, NULL);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "rawserve") == 0) return cmd_rawserve(argv);
   if (argc >= 6 && strcmp(argv[1], "loop") == 0) return cmd_loop(argv);
+  if (argc >= 6 && strcmp(argv[1], "udploop") == 0) return cmd_udploop(argv);
   if (argc >= 6 && strcmp(argv[1], "bind") == 0) return cmd_bind(argc, argv);
   if (argc >= 7 && strcmp(argv[1], "serve") == 0) return cmd_serve(argv);
   if (argc >= 6 && strcmp(argv[1], "connect") == 0) return cmd_connect(argc, argv);

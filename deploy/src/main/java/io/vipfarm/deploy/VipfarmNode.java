@@ -68,6 +68,7 @@ public final class VipfarmNode {
       DurableState.attach(config, options.dataDir());
     }
     HazelcastInstance hazelcast = Hazelcast.newHazelcastInstance(config);
+    awaitPartitionsSettled(hazelcast);
     // One Prometheus registry for Vert.x's own metrics (HTTP server, event bus) and the gateway's.
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     VertxOptions vertxOptions = new VertxOptions()
@@ -83,6 +84,28 @@ public final class VipfarmNode {
         .buildClustered()
         .compose(vertx -> new VipfarmNode(options, hazelcast, vertx, registry).deployRole(adminToken))
         .onFailure(err -> hazelcast.shutdown());
+  }
+
+  /**
+   * A member that just joined receives its share of the partitions; operations in that window can miss
+   * their backup acknowledgement, which fails them once the lease maps ask for that (see
+   * AllocationMaps.configure), Vert.x's own registrations included. So the event bus and the services
+   * start once migrations are done; a cluster that never settles is logged and started anyway.
+   */
+  private static void awaitPartitionsSettled(HazelcastInstance hazelcast) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (!hazelcast.getPartitionService().isClusterSafe()) {
+      if (System.nanoTime() > deadline) {
+        LOG.warn("partitions still migrating after 60 s; starting the services anyway");
+        return;
+      }
+      try {
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /**

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 class GatewayBenchTest {
 
   @Test
-  @Timeout(120)
+  @Timeout(240)
   void smallRunDeliversEveryEventOnceAndEndsWithAJsonLine() throws Exception {
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
     String line;
@@ -35,9 +35,13 @@ class GatewayBenchTest {
         }
       });
       try {
-        line = run.get(100, TimeUnit.SECONDS);
-      } catch (TimeoutException | ExecutionException e) {
-        throw new AssertionError("the bench did not finish; it printed:\n" + printed.toString(StandardCharsets.UTF_8), e);
+        // longer than the bench's own deadlines (a request 60 s, closing 90 s), so that its own error shows
+        line = run.get(200, TimeUnit.SECONDS);
+      } catch (ExecutionException e) {
+        throw new AssertionError("the bench failed; it printed:\n" + printed.toString(StandardCharsets.UTF_8), e);
+      } catch (TimeoutException e) {
+        throw new AssertionError("the bench did not finish; it printed:\n" + printed.toString(StandardCharsets.UTF_8)
+            + "\nthreads now:\n" + threadDump(), e);
       }
     }
     String[] lines = printed.toString(StandardCharsets.UTF_8).strip().split("\n");
@@ -53,6 +57,21 @@ class GatewayBenchTest {
         "eventP99Ms", "healthCpuMsPerRequest", "allocationsByHostCpuMsPerRequest")) {
       assertThat(result.getDouble(figure)).as(figure).isPositive();
     }
+  }
+
+  /** Where each Vert.x, Hazelcast and bench thread stands: what a stuck phase waits on. */
+  private static String threadDump() {
+    StringBuilder dump = new StringBuilder();
+    Thread.getAllStackTraces().forEach((thread, stack) -> {
+      String name = thread.getName();
+      if (name.startsWith("vert.x") || name.startsWith("hz.") || name.contains("ForkJoinPool")) {
+        dump.append(name).append(' ').append(thread.getState()).append('\n');
+        for (int i = 0; i < Math.min(12, stack.length); i++) {
+          dump.append("    at ").append(stack[i]).append('\n');
+        }
+      }
+    });
+    return dump.toString();
   }
 
   @Test

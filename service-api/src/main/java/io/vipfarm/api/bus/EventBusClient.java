@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /**
@@ -53,7 +54,8 @@ public final class EventBusClient {
 
   private Future<Object> send(String action, Object body) {
     Object payload = Json.encode(body);
-    return address.get()
+    // the lookup too is bounded: a discovery that never answers must not hold the caller for good
+    return address.get().timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .compose(addr -> transport.request(addr, action, payload, timeoutMs))
         .recover(err -> Future.failedFuture(toVipfarm(err)));
   }
@@ -69,6 +71,9 @@ public final class EventBusClient {
         return new VipfarmException(ErrorType.ofCode(re.failureCode()), envelope.detail(), envelope.field());
       }
       return VipfarmException.unavailable("service did not answer: " + re.failureType().name().toLowerCase());
+    }
+    if (err instanceof java.util.concurrent.TimeoutException) {
+      return VipfarmException.unavailable("service not found in time: " + err.getMessage());
     }
     return err;
   }

@@ -114,8 +114,8 @@ public final class GatewayVerticle extends VerticleBase {
   public Future<?> start() {
     discovery = ServiceDiscovery.create(vertx);
     locator = new ServiceLocator(discovery);
-    policies = PolicyService.client(localService(Addresses.POLICY));
-    allocations = AllocationService.client(localService(Addresses.ALLOCATION));
+    policies = PolicyService.client(localService(Addresses.POLICY_SERVICE));
+    allocations = AllocationService.client(localService(Addresses.ALLOCATION_SERVICE));
     eventHistory = new EventLog.Reader(vertx);
     tokens = new Tokens(hazelcast);
     audit = new AuditLog(hazelcast);
@@ -229,10 +229,10 @@ public final class GatewayVerticle extends VerticleBase {
     return router;
   }
 
-  private EventBusClient localService(String address) {
-    // policy and allocation run on every member with a gateway, at their fixed addresses: ask this
-    // member's own, with no discovery lookup in the way (a member without them answers 503 at once)
-    return new EventBusClient(RequestTransport.localEventBus(vertx), () -> Future.succeededFuture(address),
+  private EventBusClient localService(String serviceName) {
+    // policy and allocation run on every member with a gateway: ask this member's own, at the address
+    // its discovery record names, remembered rather than looked up on every request
+    return new EventBusClient(RequestTransport.localEventBus(vertx), locator.remembered(serviceName),
         EventBusClient.DEFAULT_TIMEOUT_MS);
   }
 

@@ -24,7 +24,7 @@ final class FakeAllocationService extends FakeService {
   volatile AllocationQuery lastQuery;
 
   FakeAllocationService() {
-    super(Addresses.ALLOCATION_SERVICE, Addresses.ALLOCATION, AllocationService.class, null);
+    super(Addresses.ALLOCATION_SERVICE, "test.allocation." + System.nanoTime(), AllocationService.class, null);
   }
 
   @Override

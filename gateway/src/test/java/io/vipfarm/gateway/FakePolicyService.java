@@ -20,7 +20,7 @@ final class FakePolicyService extends FakeService {
   final Map<String, PolicyDocument> policies = java.util.Collections.synchronizedMap(new TreeMap<>());
 
   FakePolicyService() {
-    super(Addresses.POLICY_SERVICE, Addresses.POLICY, PolicyService.class, null);
+    super(Addresses.POLICY_SERVICE, "test.policy." + System.nanoTime(), PolicyService.class, null);
   }
 
   @Override

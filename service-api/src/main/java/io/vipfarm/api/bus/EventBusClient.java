@@ -10,7 +10,6 @@ import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Supplier;
 
 /**
  * Request/reply to one vipfarm service: the operation goes in the {@code action} header, the
@@ -19,17 +18,28 @@ import java.util.function.Supplier;
 public final class EventBusClient {
   public static final long DEFAULT_TIMEOUT_MS = 10_000;
 
+  /**
+   * Where a client's requests go. Told when a request found no consumer at the address it gave, so that
+   * a source that remembers its answer (see {@link ServiceLocator#remembered}) looks it up again.
+   */
+  @FunctionalInterface
+  public interface AddressSource {
+    Future<String> address();
+
+    default void noConsumerAt(String address) {}
+  }
+
   private final RequestTransport transport;
-  private final Supplier<Future<String>> address;
+  private final AddressSource address;
   private final long timeoutMs;
 
   /** @param address resolves the service's address (usually through Service Discovery) */
-  public EventBusClient(Vertx vertx, Supplier<Future<String>> address, long timeoutMs) {
+  public EventBusClient(Vertx vertx, AddressSource address, long timeoutMs) {
     this(RequestTransport.eventBus(vertx), address, timeoutMs);
   }
 
   /** A client whose requests travel over {@code transport} (for agents: the TCP event-bus bridge). */
-  public EventBusClient(RequestTransport transport, Supplier<Future<String>> address, long timeoutMs) {
+  public EventBusClient(RequestTransport transport, AddressSource address, long timeoutMs) {
     this.transport = transport;
     this.address = address;
     this.timeoutMs = timeoutMs;
@@ -55,8 +65,12 @@ public final class EventBusClient {
   private Future<Object> send(String action, Object body) {
     Object payload = Json.encode(body);
     // the lookup too is bounded: a discovery that never answers must not hold the caller for good
-    return address.get().timeout(timeoutMs, TimeUnit.MILLISECONDS)
-        .compose(addr -> transport.request(addr, action, payload, timeoutMs))
+    return address.address().timeout(timeoutMs, TimeUnit.MILLISECONDS)
+        .compose(addr -> transport.request(addr, action, payload, timeoutMs).onFailure(err -> {
+          if (err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS) {
+            address.noConsumerAt(addr);
+          }
+        }))
         .recover(err -> Future.failedFuture(toVipfarm(err)));
   }
 

@@ -39,6 +39,29 @@ public final class ServiceLocator {
             : Future.succeededFuture(endpoint(r)));
   }
 
+  /**
+   * The address of a running instance of {@code name}, looked up once and then remembered until a
+   * request finds no consumer there: for callers that ask on every request (the gateway), so that
+   * each request does not scan the discovery records again.
+   */
+  public EventBusClient.AddressSource remembered(String name) {
+    return new EventBusClient.AddressSource() {
+      private volatile String known;
+
+      @Override
+      public Future<String> address() {
+        String address = known;
+        return address != null ? Future.succeededFuture(address)
+            : ServiceLocator.this.address(name).onSuccess(found -> known = found);
+      }
+
+      @Override
+      public void noConsumerAt(String address) {
+        known = null;
+      }
+    };
+  }
+
   /** The address of the agent of {@code hostId}; fails UNKNOWN_HOST when that host has none. */
   public Future<String> agentAddress(String hostId) {
     return discovery

@@ -61,15 +61,24 @@ public final class VipfarmMain {
       return;
     }
 
-    VipfarmNode node;
-    try {
-      node = VipfarmNode.start(options, token.token()).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
-    } catch (Exception e) {
-      Throwable cause = e.getCause() != null ? e.getCause() : e;
-      LOG.error("vipfarm could not start: {}", cause.toString(), cause);
-      System.exit(1);
-      return;
+    VipfarmNode started = null;
+    for (int attempt = 1; started == null; attempt++) {
+      try {
+        started = VipfarmNode.start(options, token.token()).toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
+      } catch (Exception e) {
+        Throwable cause = e.getCause() != null ? e.getCause() : e;
+        if (attempt < START_ATTEMPTS && transientClusterFailure(cause)) {
+          // a member joining while partitions move can have a first write fail; the cluster settles
+          LOG.warn("start failed on a transient cluster error ({}); trying again in 2 s", cause.toString());
+          sleepQuietly(2_000);
+          continue;
+        }
+        LOG.error("vipfarm could not start: {}", cause.toString(), cause);
+        System.exit(1);
+        return;
+      }
     }
+    VipfarmNode node = started;
 
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       LOG.info("stopping: ending sessions and releasing their leases");
@@ -85,6 +94,28 @@ public final class VipfarmMain {
     }
     LOG.info("vipfarm started: role {}, host id {}, run dir {}, data dir {}, admin token {}",
         options.role().name().toLowerCase(), options.hostId(), options.runDir(), options.dataDir(), tokenSource);
+  }
+
+  private static final int START_ATTEMPTS = 3;
+
+  /** A Hazelcast failure that says "not now" rather than "never": worth a second start. */
+  static boolean transientClusterFailure(Throwable error) {
+    for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof com.hazelcast.core.IndeterminateOperationStateException
+          || t instanceof com.hazelcast.spi.exception.RetryableException
+          || t instanceof com.hazelcast.core.OperationTimeoutException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static void sleepQuietly(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 
   private static void bench(List<String> args) {

@@ -82,7 +82,9 @@ public final class VipfarmNode {
         .withClusterManager(new HazelcastClusterManager(hazelcast))
         .withMetrics(new MicrometerMetricsFactory(registry))
         .buildClustered()
-        .compose(vertx -> new VipfarmNode(options, hazelcast, vertx, registry).deployRole(adminToken))
+        .compose(vertx -> new VipfarmNode(options, hazelcast, vertx, registry).deployRole(adminToken)
+            // a start that fails leaves nothing running, so that it can be tried again in this process
+            .recover(err -> vertx.close().otherwiseEmpty().compose(v -> Future.<VipfarmNode>failedFuture(err))))
         .onFailure(err -> hazelcast.shutdown());
   }
 

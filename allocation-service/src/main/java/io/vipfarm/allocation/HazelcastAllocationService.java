@@ -66,14 +66,19 @@ import org.slf4j.LoggerFactory;
  * lease path. Nothing here blocks an event loop: lease operations are async entry processors, admin
  * operations run on a worker.
  *
- * <p><b>Acquire</b> (three hops): (1) look up the key in the {@link LeaseIndex} and the user's last
- * address, in parallel; a key with a live lease gets it back, extended (idempotence); (2) an entry
- * processor on one block grants an address, preferring the user's reservation, then the key's previous
- * address, then the address the user last gave back (sticky; written on release and expiry), else the block's next free one; which block comes
- * from this member's {@link BlockHints}; a full block costs one hop and is skipped after that; when the
- * hints run out, one refresh reads every block's free count, and if still nothing is free the answer is
- * POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never spins; (3) bind the key
- * in the index; if a concurrent acquire of the same key bound first, ours is released and theirs returned.
+ * <p><b>Acquire</b> of a new key (three hops with a user, two without): (1) read the user's last
+ * address (sticky; written on release and expiry); (2) an entry processor on one block grants an
+ * address, preferring the user's reservation, then that last address, else the block's next free one;
+ * which block comes from this member's {@link BlockHints}; a full block costs one hop and is skipped
+ * after that; when the hints run out, one refresh reads every block's free count, and if still nothing
+ * is free the answer is POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never
+ * spins; (3) bind the key in the {@link LeaseIndex}, expecting no entry. The index is not read first:
+ * most keys are new, and the bind says when one was not. Then (a re-acquire, a stale entry, or a
+ * concurrent acquire of the same key that bound first) the grant is given back and the key's entry
+ * decides: its live lease is returned, extended (idempotence), or a new address is granted preferring
+ * the key's previous one and bound in place of the stale entry; if yet another acquire of the key
+ * bound meanwhile, ours is released and theirs returned. An exhausted pool reads the index before
+ * saying so, so a key that holds a lease gets it back even from a full pool.
  *
  * <p><b>Blocks are claimed</b> on the pool's record (once per block's life) before being created, so
  * the record knows every block; redefinition and deletion walk those. <b>Redefine</b> is two-phase:
@@ -322,6 +327,8 @@ public final class HazelcastAllocationService implements AllocationService {
     Known state;
     Location previous;
     Integer last;
+    /** Whether {@link #previous} was read from the key index; until then the key is taken to be new. */
+    boolean indexRead;
     int hops;
     boolean refreshed;
     boolean createdBlock;
@@ -334,28 +341,43 @@ public final class HazelcastAllocationService implements AllocationService {
       this.indexKey = LeaseIndex.key(pool, holder);
     }
 
+    /**
+     * A new key is the common case, so the grant comes first and the key index is not read: the bind
+     * ({@link LeaseIndex.Bind} expecting no entry) finds out whether the key had one, and only then does
+     * the acquire give its grant back and take the path of a known key ({@link #asKnownKey}). A new
+     * session so costs the sticky read (only with a user), the grant and the bind.
+     */
     Future<HeldLease> run() {
-      Future<Location> existing = async(index.getAsync(indexKey));
       Future<Integer> lastFuture = user == null ? Future.succeededFuture() : async(lastAddress.getAsync(lastKey(pool, user)));
       return known(pool)
           .compose(k -> {
             state = k;
-            return Future.all(existing, lastFuture);
+            return lastFuture;
           })
-          .compose(all -> {
-            previous = existing.result();
-            last = lastFuture.result();
-            if (previous == null) {
-              return grantNew();
+          .compose(l -> {
+            last = l;
+            return grantNew();
+          });
+    }
+
+    /**
+     * The key has an index entry ({@code current}, or none after a read): its live lease is extended and
+     * returned (idempotence), else a new address is granted, preferring the key's previous one, and bound
+     * in place of the stale entry.
+     */
+    private Future<HeldLease> asKnownKey(Location current) {
+      indexRead = true;
+      previous = current;
+      if (current == null) {
+        return grantNew();
+      }
+      return onLease(state, LeaseAction.EXTEND_HELD, holder, current.address, current.fence, now)
+          .compose(reply -> {
+            if (reply.is(Outcome.EXTENDED)) {
+              emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, reply.lease()));
+              return Future.succeededFuture(reply.lease());
             }
-            return onLease(state, LeaseAction.EXTEND_HELD, holder, previous.address, previous.fence, now)
-                .compose(reply -> {
-                  if (reply.is(Outcome.EXTENDED)) {
-                    emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, reply.lease()));
-                    return Future.succeededFuture(reply.lease());
-                  }
-                  return grantNew();
-                });
+            return grantNew();
           });
     }
 
@@ -439,7 +461,17 @@ public final class HazelcastAllocationService implements AllocationService {
       return new VipfarmException(ErrorType.UNKNOWN_POOL, "no pool named '" + pool + "' (or it is being deleted)");
     }
 
+    /** No address for a new grant; a key that already holds a lease still gets it back, so the index decides first. */
     private Future<HeldLease> exhausted() {
+      if (!indexRead) {
+        return async(index.getAsync(indexKey)).compose(current -> {
+          if (current != null) {
+            return asKnownKey(current);
+          }
+          indexRead = true;
+          return exhausted();
+        });
+      }
       emit(LeaseEvents.poolExhausted(pool, holder, user));
       return Future.failedFuture(VipfarmException.poolExhausted(pool));
     }
@@ -448,6 +480,12 @@ public final class HazelcastAllocationService implements AllocationService {
     private Future<HeldLease> bind(HeldLease granted) {
       return async(index.submitToKey(indexKey, new LeaseIndex.Bind(previous, Location.of(granted))))
           .compose(winner -> {
+            if (winner != null && !indexRead) {
+              // the key was not new (a re-acquire, a stale entry, or a concurrent acquire of it bound
+              // first): give this grant back and take the known key's path, whose bind expects the entry
+              Future<BlockReply> giveBack = onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now);
+              return giveBack.compose(released -> asKnownKey(winner));
+            }
             if (winner != null) {
               return onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now)
                   .compose(released -> onLease(state, LeaseAction.EXTEND_HELD, holder, winner.address, winner.fence, now))

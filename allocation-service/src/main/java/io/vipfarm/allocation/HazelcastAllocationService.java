@@ -10,6 +10,7 @@ import com.hazelcast.query.Predicates;
 import com.hazelcast.splitbrainprotection.SplitBrainProtection;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.allocation.BlockProcessors.AdminAction;
@@ -18,6 +19,7 @@ import io.vipfarm.allocation.BlockReply.Outcome;
 import io.vipfarm.allocation.LeaseIndex.Location;
 import io.vipfarm.allocation.Messages.Counts;
 import io.vipfarm.allocation.Messages.Leases;
+import io.vipfarm.allocation.Messages.Replies;
 import io.vipfarm.allocation.Messages.Reply;
 import io.vipfarm.allocation.PoolRecordProcessors.OnRecord;
 import io.vipfarm.allocation.PoolRecordProcessors.ReadRecord;
@@ -421,9 +423,8 @@ public final class HazelcastAllocationService implements AllocationService {
       }
       hops++;
       BlockKey key = new BlockKey(pool, number);
-      return async(blocks.submitToKey(key, new BlockProcessors.Allocate(state.record().incarnation(), holder, user, preferred, now)))
-          .compose(r -> {
-            BlockReply reply = r.reply;
+      return grant(key, state.record().incarnation(), new BlockProcessors.Grant(holder, user, preferred), now)
+          .compose(reply -> {
             settleExpired(pool, number, reply);
             state.hints().update(number, reply.free());
             return switch (reply.outcome()) {
@@ -512,6 +513,80 @@ public final class HazelcastAllocationService implements AllocationService {
             .compose(r -> Future.failedFuture(unknownOrDeleting()));
       });
     }
+  }
+
+  /** The block a grant goes to: one per block and pool incarnation. */
+  private record GrantTarget(BlockKey block, long incarnation) {}
+
+  /** A grant waiting for its block's operation. */
+  private record PendingGrant(BlockProcessors.Grant grant, long now, Promise<BlockReply> reply) {}
+
+  /** The grants queued for one block while an operation of this member on it is in flight. */
+  private static final class GrantQueue {
+    List<PendingGrant> waiting = new ArrayList<>();
+    boolean inFlight;
+  }
+
+  private final Map<GrantTarget, GrantQueue> grantQueues = new ConcurrentHashMap<>();
+
+  /**
+   * Grants an address of the block, or answers FULL or GONE for it. At most one allocate operation of
+   * this member is in flight per block; the grants that arrive meanwhile go together in the next one
+   * (group commit). The block's partition runs its operations one at a time anyway, so waiting costs
+   * little, and under load one invocation and one backup serve many acquires. With one acquire at a
+   * time it is sent at once, as before.
+   */
+  private Future<BlockReply> grant(BlockKey block, long incarnation, BlockProcessors.Grant grant, long now) {
+    GrantTarget target = new GrantTarget(block, incarnation);
+    PendingGrant pending = new PendingGrant(grant, now, Promise.promise());
+    GrantQueue queue = grantQueues.computeIfAbsent(target, t -> new GrantQueue());
+    boolean send;
+    synchronized (queue) {
+      queue.waiting.add(pending);
+      send = !queue.inFlight;
+      queue.inFlight = true;
+    }
+    if (send) {
+      sendGrants(target, queue);
+    }
+    return pending.reply().future();
+  }
+
+  /** Sends what waits for the block as one operation, then again for what arrived meanwhile, until nothing waits. */
+  private void sendGrants(GrantTarget target, GrantQueue queue) {
+    List<PendingGrant> batch;
+    synchronized (queue) {
+      batch = queue.waiting;
+      if (batch.isEmpty()) {
+        queue.inFlight = false;
+        grantQueues.remove(target, queue);
+        return;
+      }
+      queue.waiting = new ArrayList<>();
+    }
+    List<BlockProcessors.Grant> grants = new ArrayList<>(batch.size());
+    long now = Long.MIN_VALUE;
+    for (PendingGrant p : batch) {
+      grants.add(p.grant());
+      now = Math.max(now, p.now());
+    }
+    Future<Replies> sent;
+    try {
+      sent = async(blocks.submitToKey(target.block(), new BlockProcessors.Allocate(target.incarnation(), grants, now)));
+    } catch (RuntimeException e) {
+      // (a member shutting down may refuse at once) every waiting grant must still get an answer
+      sent = translate(e);
+    }
+    sent.onComplete(done -> {
+      for (int i = 0; i < batch.size(); i++) {
+        if (done.succeeded()) {
+          batch.get(i).reply().complete(done.result().replies.get(i));
+        } else {
+          batch.get(i).reply().fail(done.cause());
+        }
+      }
+      sendGrants(target, queue);
+    });
   }
 
   @Override

@@ -74,7 +74,8 @@ import org.slf4j.LoggerFactory;
  * which block comes from this member's {@link BlockHints}; a full block costs one hop and is skipped
  * after that; when the hints run out, one refresh reads every block's free count, and if still nothing
  * is free the answer is POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never
- * spins; (3) bind the key in the {@link LeaseIndex}, expecting no entry. The index is not read first:
+ * spins; a member sends the grants that queue for one block while its previous operation there is in
+ * flight as one operation ({@link #grant}); (3) bind the key in the {@link LeaseIndex}, expecting no entry. The index is not read first:
  * most keys are new, and the bind says when one was not. Then (a re-acquire, a stale entry, or a
  * concurrent acquire of the same key that bound first) the grant is given back and the key's entry
  * decides: its live lease is returned, extended (idempotence), or a new address is granted preferring

@@ -21,7 +21,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int LEASES = 6;
   static final int COUNTS = 7;
   static final int SPOT = 8;
-  static final int OP_ALLOCATE = 10;
+  // 10: an allocate of one request (until 2026-12-02): retired for OP_ALLOCATE_MANY
   static final int OP_ON_LEASE = 11;
   static final int OP_CREATE = 12;
   static final int OP_ADMIN = 13;
@@ -29,6 +29,8 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int OP_READ_COUNTS = 15;
   static final int OP_QUERY = 16;
   static final int OP_SNAPSHOT = 17;
+  static final int OP_ALLOCATE_MANY = 18;
+  static final int REPLIES = 19;
   static final int OP_RECORD = 20;
   static final int OP_READ_RECORD = 21;
   static final int OP_BIND = 30;
@@ -54,7 +56,8 @@ public final class AllocationSerialization implements DataSerializableFactory {
       case LEASES -> new Messages.Leases();
       case COUNTS -> new Messages.Counts();
       case SPOT -> new LeaseIndex.Spot();
-      case OP_ALLOCATE -> new BlockProcessors.Allocate();
+      case OP_ALLOCATE_MANY -> new BlockProcessors.Allocate();
+      case REPLIES -> new Messages.Replies();
       case OP_ON_LEASE -> new BlockProcessors.OnLease();
       case OP_CREATE -> new BlockProcessors.Create();
       case OP_ADMIN -> new BlockProcessors.Admin();

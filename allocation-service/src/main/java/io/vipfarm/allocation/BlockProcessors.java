@@ -8,8 +8,11 @@ import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import com.hazelcast.query.Predicate;
 import io.vipfarm.allocation.Messages.Counts;
 import io.vipfarm.allocation.Messages.Leases;
+import io.vipfarm.allocation.Messages.Replies;
 import io.vipfarm.allocation.Messages.Reply;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -58,54 +61,73 @@ final class BlockProcessors {
     }
   }
 
-  /** Leases an address of the block (see {@link AddressBlock#allocate}). */
-  static final class Allocate extends BlockOperation<Reply> {
-    LeaseHolder holder;
-    String user;
-    Integer preferred;
+  /** One request of an {@link Allocate}: for whom, and the address it prefers (or null). */
+  record Grant(LeaseHolder holder, String user, Integer preferred) {}
+
+  /**
+   * Leases an address of the block to each of several requests (see {@link AddressBlock#allocate}): a
+   * member sends the acquires that queued for one block while its previous operation there was in
+   * flight as one operation (one invocation and one backup instead of one each). Requests with a
+   * preferred address go first, so that the next free address of an earlier request does not take it.
+   */
+  static final class Allocate extends BlockOperation<Replies> {
+    List<Grant> grants;
 
     public Allocate() {}
 
-    Allocate(long incarnation, LeaseHolder holder, String user, Integer preferred, long now) {
+    Allocate(long incarnation, List<Grant> grants, long now) {
       super(incarnation, now);
-      this.holder = holder;
-      this.user = user;
-      this.preferred = preferred;
+      this.grants = grants;
     }
 
     @Override
-    public Reply process(Map.Entry<BlockKey, AddressBlock> entry) {
+    public Replies process(Map.Entry<BlockKey, AddressBlock> entry) {
       AddressBlock block = current(entry);
+      BlockReply[] replies = new BlockReply[grants.size()];
       if (block == null) {
-        return new Reply(BlockReply.gone());
+        Arrays.fill(replies, BlockReply.gone());
+        return new Replies(List.of(replies));
       }
-      BlockReply reply = block.allocate(holder, user, preferred, now);
+      for (int pass = 0; pass < 2; pass++) {
+        for (int i = 0; i < replies.length; i++) {
+          Grant g = grants.get(i);
+          if ((g.preferred() != null) == (pass == 0)) {
+            replies[i] = block.allocate(g.holder(), g.user(), g.preferred(), now);
+          }
+        }
+      }
       entry.setValue(block);
-      return new Reply(reply);
+      return new Replies(List.of(replies));
     }
 
     @Override
     public int getClassId() {
-      return AllocationSerialization.OP_ALLOCATE;
+      return AllocationSerialization.OP_ALLOCATE_MANY;
     }
 
     @Override
     public void writeData(ObjectDataOutput out) throws IOException {
       super.writeData(out);
-      Wire.writeHolder(out, holder);
-      out.writeString(user);
-      out.writeBoolean(preferred != null);
-      if (preferred != null) {
-        out.writeInt(preferred);
+      out.writeInt(grants.size());
+      for (Grant g : grants) {
+        Wire.writeHolder(out, g.holder());
+        out.writeString(g.user());
+        out.writeBoolean(g.preferred() != null);
+        if (g.preferred() != null) {
+          out.writeInt(g.preferred());
+        }
       }
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       super.readData(in);
-      holder = Wire.readHolder(in);
-      user = in.readString();
-      preferred = in.readBoolean() ? in.readInt() : null;
+      int n = in.readInt();
+      List<Grant> read = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        read.add(new Grant(Wire.readHolder(in), in.readString(), in.readBoolean() ? in.readInt() : null));
+      }
+      grants = read;
     }
   }
 

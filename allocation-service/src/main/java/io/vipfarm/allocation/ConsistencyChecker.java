@@ -16,7 +16,7 @@ import java.util.Set;
  * it can be tested on state corrupted on purpose. Reports, per live lease: the same address held twice
  * (in one pool or across pools), an address outside its pool (or a block of no pool), excluded, or
  * reserved for another user; index entries that do not match a lease and leases older than the grace
- * period without an index entry; and blocks whose used mask disagrees with their lease slots.
+ * period without an index entry (or besides the key's indexed live lease); and blocks whose used mask disagrees with their lease slots.
  */
 final class ConsistencyChecker {
   private ConsistencyChecker() {}
@@ -83,7 +83,8 @@ final class ConsistencyChecker {
           if (!indexPointsAtLiveLease(location, pool, lease.holder(), blocks)) {
             anomalies.add(new Anomaly(ConsistencyReport.INDEX_MISMATCH, pool, address,
                 who + " with fence " + lease.fence() + " is indexed as " + location));
-          } else {
+          } else if (now - lease.grantedAt() >= graceMs) {
+            // a younger one is an acquire's grant whose bind found the key's live lease: it is being given back
             anomalies.add(new Anomaly(ConsistencyReport.INDEX_MISMATCH, pool, address,
                 lease.holder() + " holds two leases: " + who + " and " + location));
           }

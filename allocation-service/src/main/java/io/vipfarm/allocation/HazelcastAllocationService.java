@@ -10,6 +10,7 @@ import com.hazelcast.query.Predicates;
 import com.hazelcast.splitbrainprotection.SplitBrainProtection;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.allocation.BlockProcessors.AdminAction;
@@ -18,6 +19,7 @@ import io.vipfarm.allocation.BlockReply.Outcome;
 import io.vipfarm.allocation.LeaseIndex.Location;
 import io.vipfarm.allocation.Messages.Counts;
 import io.vipfarm.allocation.Messages.Leases;
+import io.vipfarm.allocation.Messages.Replies;
 import io.vipfarm.allocation.Messages.Reply;
 import io.vipfarm.allocation.PoolRecordProcessors.OnRecord;
 import io.vipfarm.allocation.PoolRecordProcessors.ReadRecord;
@@ -66,14 +68,20 @@ import org.slf4j.LoggerFactory;
  * lease path. Nothing here blocks an event loop: lease operations are async entry processors, admin
  * operations run on a worker.
  *
- * <p><b>Acquire</b> (three hops): (1) look up the key in the {@link LeaseIndex} and the user's last
- * address, in parallel; a key with a live lease gets it back, extended (idempotence); (2) an entry
- * processor on one block grants an address, preferring the user's reservation, then the key's previous
- * address, then the address the user last gave back (sticky; written on release and expiry), else the block's next free one; which block comes
- * from this member's {@link BlockHints}; a full block costs one hop and is skipped after that; when the
- * hints run out, one refresh reads every block's free count, and if still nothing is free the answer is
- * POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never spins; (3) bind the key
- * in the index; if a concurrent acquire of the same key bound first, ours is released and theirs returned.
+ * <p><b>Acquire</b> of a new key (three hops with a user, two without): (1) read the user's last
+ * address (sticky; written on release and expiry); (2) an entry processor on one block grants an
+ * address, preferring the user's reservation, then that last address, else the block's next free one;
+ * which block comes from this member's {@link BlockHints}; a full block costs one hop and is skipped
+ * after that; when the hints run out, one refresh reads every block's free count, and if still nothing
+ * is free the answer is POOL_EXHAUSTED, so an exhausted pool costs a bounded number of hops and never
+ * spins; a member sends the grants that queue for one block while its previous operation there is in
+ * flight as one operation ({@link #grant}); (3) bind the key in the {@link LeaseIndex}, expecting no entry. The index is not read first:
+ * most keys are new, and the bind says when one was not. Then (a re-acquire, a stale entry, or a
+ * concurrent acquire of the same key that bound first) the grant is given back and the key's entry
+ * decides: its live lease is returned, extended (idempotence), or a new address is granted preferring
+ * the key's previous one and bound in place of the stale entry; if yet another acquire of the key
+ * bound meanwhile, ours is released and theirs returned. An exhausted pool reads the index before
+ * saying so, so a key that holds a lease gets it back even from a full pool.
  *
  * <p><b>Blocks are claimed</b> on the pool's record (once per block's life) before being created, so
  * the record knows every block; redefinition and deletion walk those. <b>Redefine</b> is two-phase:
@@ -322,6 +330,8 @@ public final class HazelcastAllocationService implements AllocationService {
     Known state;
     Location previous;
     Integer last;
+    /** Whether {@link #previous} was read from the key index; until then the key is taken to be new. */
+    boolean indexRead;
     int hops;
     boolean refreshed;
     boolean createdBlock;
@@ -334,28 +344,43 @@ public final class HazelcastAllocationService implements AllocationService {
       this.indexKey = LeaseIndex.key(pool, holder);
     }
 
+    /**
+     * A new key is the common case, so the grant comes first and the key index is not read: the bind
+     * ({@link LeaseIndex.Bind} expecting no entry) finds out whether the key had one, and only then does
+     * the acquire give its grant back and take the path of a known key ({@link #asKnownKey}). A new
+     * session so costs the sticky read (only with a user), the grant and the bind.
+     */
     Future<HeldLease> run() {
-      Future<Location> existing = async(index.getAsync(indexKey));
       Future<Integer> lastFuture = user == null ? Future.succeededFuture() : async(lastAddress.getAsync(lastKey(pool, user)));
       return known(pool)
           .compose(k -> {
             state = k;
-            return Future.all(existing, lastFuture);
+            return lastFuture;
           })
-          .compose(all -> {
-            previous = existing.result();
-            last = lastFuture.result();
-            if (previous == null) {
-              return grantNew();
+          .compose(l -> {
+            last = l;
+            return grantNew();
+          });
+    }
+
+    /**
+     * The key has an index entry ({@code current}, or none after a read): its live lease is extended and
+     * returned (idempotence), else a new address is granted, preferring the key's previous one, and bound
+     * in place of the stale entry.
+     */
+    private Future<HeldLease> asKnownKey(Location current) {
+      indexRead = true;
+      previous = current;
+      if (current == null) {
+        return grantNew();
+      }
+      return onLease(state, LeaseAction.EXTEND_HELD, holder, current.address, current.fence, now)
+          .compose(reply -> {
+            if (reply.is(Outcome.EXTENDED)) {
+              emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, reply.lease()));
+              return Future.succeededFuture(reply.lease());
             }
-            return onLease(state, LeaseAction.EXTEND_HELD, holder, previous.address, previous.fence, now)
-                .compose(reply -> {
-                  if (reply.is(Outcome.EXTENDED)) {
-                    emit(LeaseEvents.lease(VipfarmEvent.LEASE_RENEWED, pool, reply.lease()));
-                    return Future.succeededFuture(reply.lease());
-                  }
-                  return grantNew();
-                });
+            return grantNew();
           });
     }
 
@@ -399,9 +424,8 @@ public final class HazelcastAllocationService implements AllocationService {
       }
       hops++;
       BlockKey key = new BlockKey(pool, number);
-      return async(blocks.submitToKey(key, new BlockProcessors.Allocate(state.record().incarnation(), holder, user, preferred, now)))
-          .compose(r -> {
-            BlockReply reply = r.reply;
+      return grant(key, state.record().incarnation(), new BlockProcessors.Grant(holder, user, preferred), now)
+          .compose(reply -> {
             settleExpired(pool, number, reply);
             state.hints().update(number, reply.free());
             return switch (reply.outcome()) {
@@ -439,7 +463,17 @@ public final class HazelcastAllocationService implements AllocationService {
       return new VipfarmException(ErrorType.UNKNOWN_POOL, "no pool named '" + pool + "' (or it is being deleted)");
     }
 
+    /** No address for a new grant; a key that already holds a lease still gets it back, so the index decides first. */
     private Future<HeldLease> exhausted() {
+      if (!indexRead) {
+        return async(index.getAsync(indexKey)).compose(current -> {
+          if (current != null) {
+            return asKnownKey(current);
+          }
+          indexRead = true;
+          return exhausted();
+        });
+      }
       emit(LeaseEvents.poolExhausted(pool, holder, user));
       return Future.failedFuture(VipfarmException.poolExhausted(pool));
     }
@@ -448,6 +482,12 @@ public final class HazelcastAllocationService implements AllocationService {
     private Future<HeldLease> bind(HeldLease granted) {
       return async(index.submitToKey(indexKey, new LeaseIndex.Bind(previous, Location.of(granted))))
           .compose(winner -> {
+            if (winner != null && !indexRead) {
+              // the key was not new (a re-acquire, a stale entry, or a concurrent acquire of it bound
+              // first): give this grant back and take the known key's path, whose bind expects the entry
+              Future<BlockReply> giveBack = onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now);
+              return giveBack.compose(released -> asKnownKey(winner));
+            }
             if (winner != null) {
               return onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now)
                   .compose(released -> onLease(state, LeaseAction.EXTEND_HELD, holder, winner.address, winner.fence, now))
@@ -474,6 +514,80 @@ public final class HazelcastAllocationService implements AllocationService {
             .compose(r -> Future.failedFuture(unknownOrDeleting()));
       });
     }
+  }
+
+  /** The block a grant goes to: one per block and pool incarnation. */
+  private record GrantTarget(BlockKey block, long incarnation) {}
+
+  /** A grant waiting for its block's operation. */
+  private record PendingGrant(BlockProcessors.Grant grant, long now, Promise<BlockReply> reply) {}
+
+  /** The grants queued for one block while an operation of this member on it is in flight. */
+  private static final class GrantQueue {
+    List<PendingGrant> waiting = new ArrayList<>();
+    boolean inFlight;
+  }
+
+  private final Map<GrantTarget, GrantQueue> grantQueues = new ConcurrentHashMap<>();
+
+  /**
+   * Grants an address of the block, or answers FULL or GONE for it. At most one allocate operation of
+   * this member is in flight per block; the grants that arrive meanwhile go together in the next one
+   * (group commit). The block's partition runs its operations one at a time anyway, so waiting costs
+   * little, and under load one invocation and one backup serve many acquires. With one acquire at a
+   * time it is sent at once, as before.
+   */
+  private Future<BlockReply> grant(BlockKey block, long incarnation, BlockProcessors.Grant grant, long now) {
+    GrantTarget target = new GrantTarget(block, incarnation);
+    PendingGrant pending = new PendingGrant(grant, now, Promise.promise());
+    GrantQueue queue = grantQueues.computeIfAbsent(target, t -> new GrantQueue());
+    boolean send;
+    synchronized (queue) {
+      queue.waiting.add(pending);
+      send = !queue.inFlight;
+      queue.inFlight = true;
+    }
+    if (send) {
+      sendGrants(target, queue);
+    }
+    return pending.reply().future();
+  }
+
+  /** Sends what waits for the block as one operation, then again for what arrived meanwhile, until nothing waits. */
+  private void sendGrants(GrantTarget target, GrantQueue queue) {
+    List<PendingGrant> batch;
+    synchronized (queue) {
+      batch = queue.waiting;
+      if (batch.isEmpty()) {
+        queue.inFlight = false;
+        grantQueues.remove(target, queue);
+        return;
+      }
+      queue.waiting = new ArrayList<>();
+    }
+    List<BlockProcessors.Grant> grants = new ArrayList<>(batch.size());
+    long now = Long.MIN_VALUE;
+    for (PendingGrant p : batch) {
+      grants.add(p.grant());
+      now = Math.max(now, p.now());
+    }
+    Future<Replies> sent;
+    try {
+      sent = async(blocks.submitToKey(target.block(), new BlockProcessors.Allocate(target.incarnation(), grants, now)));
+    } catch (RuntimeException e) {
+      // (a member shutting down may refuse at once) every waiting grant must still get an answer
+      sent = translate(e);
+    }
+    sent.onComplete(done -> {
+      for (int i = 0; i < batch.size(); i++) {
+        if (done.succeeded()) {
+          batch.get(i).reply().complete(done.result().replies.get(i));
+        } else {
+          batch.get(i).reply().fail(done.cause());
+        }
+      }
+      sendGrants(target, queue);
+    });
   }
 
   @Override

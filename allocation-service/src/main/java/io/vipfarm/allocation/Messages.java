@@ -4,6 +4,7 @@ import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 
 /** Results of entry processors, wrapped for {@code IdentifiedDataSerializable} travel. */
@@ -38,6 +39,45 @@ final class Messages {
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       reply = Wire.readReply(in);
+    }
+  }
+
+  /** The {@link BlockReply} of each request of one operation, in request order. */
+  static final class Replies implements IdentifiedDataSerializable {
+    List<BlockReply> replies;
+
+    public Replies() {}
+
+    Replies(List<BlockReply> replies) {
+      this.replies = replies;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.REPLIES;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeInt(replies.size());
+      for (BlockReply reply : replies) {
+        Wire.writeReply(out, reply);
+      }
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      int n = in.readInt();
+      List<BlockReply> read = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        read.add(Wire.readReply(in));
+      }
+      replies = read;
     }
   }
 

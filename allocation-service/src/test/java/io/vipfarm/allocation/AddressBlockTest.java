@@ -216,4 +216,32 @@ class AddressBlockTest {
     BlockKey key = ss.toObject(ss.toData(new BlockKey("p", 42)));
     assertThat(key).isEqualTo(new BlockKey("p", 42));
   }
+
+  @Test
+  @DisplayName("one allocate for several requests (a member's queued grants): preferred addresses first, then next free, then FULL; a backup replaying it after serialization gets the same")
+  void allocateMany() {
+    InternalSerializationService ss = new DefaultSerializationServiceBuilder()
+        .addDataSerializableFactory(AllocationSerialization.FACTORY_ID, new AllocationSerialization()).build();
+    PoolDefinition d = definition("127.1.0.0/29", null, null);
+    AddressBlock primary = block(d, d.cidr().base());
+    AddressBlock backup = ss.toObject(ss.toData(primary));
+    checked.add(backup);
+    int preferred = Ipv4Address.parse("127.1.0.1").bits();
+    List<BlockProcessors.Grant> grants = new ArrayList<>();
+    for (int i = 0; i < 7; i++) {
+      grants.add(new BlockProcessors.Grant(holder("s" + i), "u" + i, i == 3 ? preferred : null));
+    }
+    BlockProcessors.Allocate op = new BlockProcessors.Allocate(7, grants, T0);
+    List<BlockReply> replies = ((Messages.Replies) ss.toObject(ss.toData(
+        op.process(new java.util.AbstractMap.SimpleEntry<>(new BlockKey("p", primary.number()), primary))))).replies;
+    // a /29 has 6 usable addresses: the seventh request is FULL; the fourth got the address it prefers
+    assertThat(replies).extracting(BlockReply::outcome).containsExactly(Outcome.GRANTED, Outcome.GRANTED,
+        Outcome.GRANTED, Outcome.GRANTED, Outcome.GRANTED, Outcome.GRANTED, Outcome.FULL);
+    assertThat(replies.get(3).lease().addressText()).isEqualTo("127.1.0.1");
+    assertThat(replies.subList(0, 6)).extracting(r -> r.lease().address()).doesNotHaveDuplicates();
+    BlockProcessors.Allocate replayed = ss.toObject(ss.toData(op));
+    List<BlockReply> onBackup = replayed.process(new java.util.AbstractMap.SimpleEntry<>(new BlockKey("p", backup.number()), backup)).replies;
+    assertThat(onBackup).isEqualTo(replies);
+    assertThat(backup.leases(LeaseFilter.of(null), T0)).isEqualTo(primary.leases(LeaseFilter.of(null), T0));
+  }
 }

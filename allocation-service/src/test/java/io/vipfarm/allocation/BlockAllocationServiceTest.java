@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.model.AcquireRequest;
@@ -15,6 +16,7 @@ import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.LeaseRef;
 import io.vipfarm.api.model.PoolSpec;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -62,6 +64,46 @@ class BlockAllocationServiceTest {
     Lease ritaOther = result(service.acquire(request("sticky", "r1", "rita")));
     assertThat(ritaOther.address()).isEqualTo("127.121.0.77");
     assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("sticky")).isEmpty();
+  }
+
+  @Test
+  @DisplayName("a key seen before (the grant comes before the index): a re-acquire, also from a full pool, and concurrent acquires of one key get one lease; a stale entry's address is preferred")
+  void knownKeys() {
+    result(service.putPool(new PoolSpec("again", "127.126.0.0/24", null, null, 60)));
+    Lease first = result(service.acquire(request("again", "k1", "amy")));
+    Lease again = result(service.acquire(request("again", "k1", "amy")));
+    assertThat(again.address()).isEqualTo(first.address());
+    assertThat(again.fence()).isEqualTo(first.fence());
+    assertThat(result(service.getPool("again")).used()).isEqualTo(1);
+
+    // sixteen acquires of one new key at once: one lease, and the grants of the losers were given back
+    List<Future<Lease>> racing = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      racing.add(service.acquire(request("again", "k2", "bea")));
+    }
+    result(Future.all(racing));
+    assertThat(racing).extracting(f -> f.result().address() + "@" + f.result().fence()).containsOnly(
+        racing.get(0).result().address() + "@" + racing.get(0).result().fence());
+    assertThat(result(service.getPool("again")).used()).isEqualTo(2);
+
+    // an entry whose lease is gone (a member died between grant and bind, say): its address is preferred
+    int stale = Ipv4Address.parse("127.126.0.200").bits();
+    hazelcast.<String, LeaseIndex.Location>getMap(AllocationMaps.LEASE_INDEX)
+        .put(LeaseIndex.key("again", new LeaseHolder("h", "b", "k3", null)), new LeaseIndex.Location(stale, 12345));
+    Lease k3 = result(service.acquire(request("again", "k3", "cy")));
+    assertThat(k3.address()).isEqualTo("127.126.0.200");
+    assertThat(result(service.acquire(request("again", "k3", "cy"))).fence()).isEqualTo(k3.fence());
+
+    // a full pool still gives a key its own lease back (and refuses a new key)
+    for (int i = 0; i < 251; i++) {
+      result(service.acquire(request("again", "fill" + i, null)));
+    }
+    assertThat(result(service.getPool("again")).free()).isZero();
+    assertThat(failure(service.acquire(request("again", "new", null))).type()).isEqualTo(ErrorType.POOL_EXHAUSTED);
+    Lease fromFull = result(service.acquire(request("again", "k1", "amy")));
+    assertThat(fromFull.address()).isEqualTo(first.address());
+    assertThat(fromFull.fence()).isEqualTo(first.fence());
+    assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("again")).isEmpty();
   }
 
   @Test

@@ -28,7 +28,7 @@
  * 15 bytes may have been cut by the kernel: it also matches when the glob's text runs on past the
  * cut (its last byte matched by a literal, '?' or set element).
  *
- * Per socket: a socket that has storage keeps its caller's session lookup under the rules epoch
+ * Per socket: a socket that has storage keeps its first caller's session lookup under the rules epoch
  * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups.
  */
 #include <linux/bpf.h>
@@ -86,7 +86,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+  __uint(map_flags, BPF_F_NO_PREALLOC); /* no BPF_F_CLONE: see listener_view() */
   __type(key, int);
   __type(value, struct vfb_sock);
 } socks SEC(".maps");
@@ -256,18 +256,20 @@ static __always_inline struct vfb_session *find_session(__u64 *cgroup_id) {
   return 0;
 }
 
-/* The socket's cache was made for this caller: cgroup, epoch and (if it matters) command name. */
-static __always_inline int cache_for(const struct vfb_sock *st, __u64 task, __u64 now,
-                                     const __u64 *comm) {
-  return st->task_cgroup == task && st->epoch == now &&
-         (!st->by_name || (comm[0] == st->comm[0] && comm[1] == st->comm[1]));
+/* The socket's cache was made in this epoch (and, if it matters, for this command name). */
+static __always_inline int cache_for(const struct vfb_sock *st, __u64 now, const __u64 *comm) {
+  return st->epoch == now && now != 0 && (!st->by_name || (comm[0] == st->comm[0] && comm[1] == st->comm[1]));
 }
 
 /*
  * Finds the caller's session and its rules for this program; false: not in a session. A socket
- * that has storage keeps the answer for its caller's cgroup (and command name, when the session
- * has program lists) under the current epoch, so a socket that keeps sending skips the ancestor
- * walk and the lookups; a new epoch after every `set` and `clear` invalidates it.
+ * that has storage keeps the answer of its first caller (and command name, when the session has
+ * program lists) under the current epoch, so a socket that keeps sending skips the ancestor walk
+ * and the lookups; a new epoch after every `set` and `clear` invalidates it. The cache is the
+ * socket's, not the caller's: like the kernel, which runs the programs of the cgroup that created
+ * a socket, a socket keeps the session it was first used in (a descriptor handed to a process of
+ * another session keeps it until the next epoch). Not keyed by the caller's cgroup id because
+ * that is one more helper call (~35 ns here) on every datagram.
  */
 static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   h->s = 0;
@@ -281,19 +283,18 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   __u32 zero = 0;
   __u64 *ep = bpf_map_lookup_elem(&epoch, &zero);
   __u64 now = ep ? *ep : 0; /* read before the lookup: a `set` after it makes a new epoch */
-  __u64 task = bpf_get_current_cgroup_id();
   struct bpf_sock *sk = ctx->sk;
   struct vfb_sock *st = sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
   h->st = st;
   __u64 comm[VFB_COMM_LEN / 8] = {0, 0};
   if (st && st->by_name) bpf_get_current_comm(comm, sizeof comm);
-  if (st && cache_for(st, task, now, comm)) {
+  if (st && cache_for(st, now, comm)) {
     __u64 session_cgroup = st->session_cgroup;
     __u32 flags = st->cache_flags, vip = st->vip4, loopback4 = st->loopback4;
     __u32 session_flags = st->session_flags, n_ports = st->n_ports;
     barrier();
-    /* still the same key: no other thread of a sharing process began to refill it meanwhile */
-    if (cache_for(st, task, now, comm)) {
+    /* still the same key: no other thread began to refill it meanwhile */
+    if (cache_for(st, now, comm)) {
       h->cgroup_id = session_cgroup;
       h->flags = flags;
       h->vip = vip;
@@ -312,7 +313,7 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
     h->n_ports = s->n_ports;
   }
   if (st) { /* the key last (x86 keeps stores in order): readers never take half an entry */
-    st->task_cgroup = 0;
+    st->epoch = 0;
     barrier();
     st->by_name = s && s->n_globs != 0;
     if (st->by_name) bpf_get_current_comm(st->comm, sizeof st->comm);
@@ -324,7 +325,6 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
     st->n_ports = h->n_ports;
     barrier();
     st->epoch = now;
-    st->task_cgroup = task;
   }
   return s != 0;
 }
@@ -424,18 +424,19 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct hook *h, 
     if (!st) return;
     h->st = st;
   }
-  if ((st->flags & which) && which == VFB_S_REMOTE && same6(st->remote_real, real) &&
-      same6(st->remote_shown, shown)) {
+  struct vfb_addrs *m = &st->m;
+  if ((m->flags & which) && which == VFB_S_REMOTE && same6(m->remote_real, real) &&
+      same6(m->remote_shown, shown)) {
     return; /* a socket that keeps sending to 127.0.0.1: nothing new */
   }
   if (which == VFB_S_LOCAL) {
-    __builtin_memcpy(st->local_real, real, 16);
-    __builtin_memcpy(st->local_shown, shown, 16);
+    __builtin_memcpy(m->local_real, real, 16);
+    __builtin_memcpy(m->local_shown, shown, 16);
   } else {
-    __builtin_memcpy(st->remote_real, real, 16);
-    __builtin_memcpy(st->remote_shown, shown, 16);
+    __builtin_memcpy(m->remote_real, real, 16);
+    __builtin_memcpy(m->remote_shown, shown, 16);
   }
-  st->flags |= which;
+  m->flags |= which;
 }
 
 /* The caller may not reach `addr` (a v4-mapped or IPv6 loopback of another isolated session). */
@@ -632,6 +633,38 @@ int vf_sendmsg6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_SEN
 /* ---- the hooks that report addresses back -------------------------------------------------- */
 
 /*
+ * A connection accepted from a listener: what the listener's storage remembered (its bind to
+ * 127.0.0.1 / a host address held as V, its peers at V shown as 127.0.0.1) applies to it too. The
+ * storage is not cloned to accepted sockets (BPF_F_CLONE would allocate and free it for every
+ * connection, ~1 us each); the listener is looked up by the connection's local address and port
+ * when the program asks for a name, which is rare. A connection whose listener was closed since
+ * shows the kernel's address (V) from then on.
+ */
+static __always_inline void listener_view(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
+                                          struct vfb_addrs *m) {
+  if (sk->type != SOCK_STREAM || sk->state == BPF_TCP_LISTEN || sk->dst_port == 0) return;
+  struct bpf_sock_tuple t = {};
+  __u32 size;
+  __u32 src[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+  if (sk->family == AF_INET || is_mapped(src)) {
+    t.ipv4.daddr = sk->family == AF_INET ? sk->src_ip4 : src[3];
+    t.ipv4.dport = bpf_htons((__u16)sk->src_port);
+    size = sizeof t.ipv4;
+  } else {
+    __builtin_memcpy(t.ipv6.daddr, src, 16);
+    t.ipv6.dport = bpf_htons((__u16)sk->src_port);
+    size = sizeof t.ipv6;
+  }
+  struct bpf_sock *l = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+  if (!l) return;
+  if (l->state == BPF_TCP_LISTEN) {
+    struct vfb_sock *st = bpf_sk_storage_get(&socks, l, 0, 0);
+    if (st) __builtin_memcpy(m, &st->m, sizeof *m);
+  }
+  bpf_sk_release(l);
+}
+
+/*
  * `a` is the address the kernel reports (v4-mapped for IPv4); replaces it by what the program
  * used. local: getsockname; otherwise the peer / datagram source.
  */
@@ -641,22 +674,23 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
   struct bpf_sock *sk = ctx->sk;
   int done = 0;
   if (sk) {
+    struct vfb_addrs m;
+    m.flags = 0;
     struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
-    if (st) {
-      if (local && (st->flags & VFB_S_LOCAL) && same6(st->local_real, a)) {
-        /* A connection accepted on a wildcard listener really came to V: shown as it is. */
-        if (!(is_any6(st->local_shown) ||
-              (is_mapped(st->local_shown) && st->local_shown[3] == 0)) ||
-            sk->dst_port == 0) {
-          __builtin_memcpy(a, st->local_shown, 16);
-          done = 1;
-        } else {
-          return 1;
-        }
-      } else if (!local && (st->flags & VFB_S_REMOTE) && same6(st->remote_real, a)) {
-        __builtin_memcpy(a, st->remote_shown, 16);
+    if (st) __builtin_memcpy(&m, &st->m, sizeof m);
+    else listener_view(ctx, sk, &m);
+    if (local && (m.flags & VFB_S_LOCAL) && same6(m.local_real, a)) {
+      /* A connection accepted on a wildcard listener really came to V: shown as it is. */
+      if (!(is_any6(m.local_shown) || (is_mapped(m.local_shown) && m.local_shown[3] == 0)) ||
+          sk->dst_port == 0) {
+        __builtin_memcpy(a, m.local_shown, 16);
         done = 1;
+      } else {
+        return 1;
       }
+    } else if (!local && (m.flags & VFB_S_REMOTE) && same6(m.remote_real, a)) {
+      __builtin_memcpy(a, m.remote_shown, 16);
+      done = 1;
     }
   }
   if (!done) {

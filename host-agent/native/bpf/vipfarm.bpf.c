@@ -492,6 +492,70 @@ static __always_inline void bind_source6(struct bpf_sock_addr *ctx, const __u32 
   bpf_bind(ctx, (struct sockaddr *)&sa, sizeof sa);
 }
 
+/* ---- listeners ---------------------------------------------------------------------------- */
+
+/*
+ * The storage of the TCP listener at `addr` (v4-mapped or IPv6) and `port` (network byte order),
+ * copied to *m; false: none there, or it has no storage.
+ */
+static __always_inline int listener_at(struct bpf_sock_addr *ctx, const __u32 *addr, __u16 port,
+                                       struct vfb_addrs *m) {
+  struct bpf_sock_tuple t = {};
+  __u32 size;
+  if (is_mapped(addr)) {
+    t.ipv4.daddr = addr[3];
+    t.ipv4.dport = port;
+    size = sizeof t.ipv4;
+  } else {
+    __builtin_memcpy(t.ipv6.daddr, addr, 16);
+    t.ipv6.dport = port;
+    size = sizeof t.ipv6;
+  }
+  struct bpf_sock *l = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+  if (!l) return 0;
+  int found = 0;
+  if (l->state == BPF_TCP_LISTEN) {
+    struct vfb_sock *st = bpf_sk_storage_get(&socks, l, 0, 0);
+    if (st) {
+      __builtin_memcpy(m, &st->m, sizeof *m);
+      found = 1;
+    }
+  }
+  bpf_sk_release(l);
+  return found;
+}
+
+/*
+ * A connection accepted from a listener: what the listener's storage remembered (its bind to
+ * 127.0.0.1 / a host address held as V, its peers at V shown as 127.0.0.1) applies to it too. The
+ * storage is not cloned to accepted sockets (BPF_F_CLONE would allocate and free it for every
+ * connection, ~1 us each); the listener is looked up by the connection's local address and port
+ * when the program asks for a name, which is rare. A connection whose listener was closed since
+ * shows the kernel's address (V) from then on.
+ */
+static __always_inline void listener_view(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
+                                          struct vfb_addrs *m) {
+  if (sk->type != SOCK_STREAM || sk->state == BPF_TCP_LISTEN || sk->dst_port == 0) return;
+  /* both read unconditionally: a load from one of two fields of sk is refused by the verifier */
+  __u32 src[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+  __u32 ip4 = sk->src_ip4;
+  asm volatile("" : "+r"(ip4));
+  if (sk->family == AF_INET) mapped(src, ip4);
+  listener_at(ctx, src, bpf_htons((__u16)sk->src_port), m);
+}
+
+/*
+ * A TCP client that connected to 127.0.0.1 held as `real`: true when the listener there was bound
+ * as `shown` (the same 127.0.0.1), so that getpeername can find that out from the listener and the
+ * client needs no storage of its own (an allocation per connection).
+ */
+static __always_inline int listener_shows(struct bpf_sock_addr *ctx, const __u32 *real,
+                                          const __u32 *shown) {
+  struct vfb_addrs m;
+  return listener_at(ctx, real, (__u16)ctx->user_port, &m) && (m.flags & VFB_S_LOCAL) &&
+         same6(m.local_real, real) && same6(m.local_shown, shown);
+}
+
 /* ---- the rewriting hooks ------------------------------------------------------------------- */
 
 enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
@@ -519,13 +583,17 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
     else ctx->user_ip4 = target;
     mapped(real, target);
     mapped(shown, LOCALHOST4);
-    if (call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    remember(ctx, &h, VFB_S_REMOTE, real, shown);
+    /* Storage only where show() needs it: L shows as 127.0.0.1 without, and so does a TCP peer
+       whose listener was bound as 127.0.0.1. A datagram socket gets it anyway, for its cache. */
+    int keep = call == CALL_SEND || target != h.loopback4;
+    if (keep && call == CALL_CONNECT && ctx->type == SOCK_STREAM) keep = !listener_shows(ctx, real, shown);
+    if (keep && call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+    if (keep) remember(ctx, &h, VFB_S_REMOTE, real, shown);
     if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM &&
         (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
       if (v6) bind_source6(ctx, real);
       else bind_source4(ctx, target);
-      remember(ctx, &h, VFB_S_LOCAL, real, shown);
+      if (keep) remember(ctx, &h, VFB_S_LOCAL, real, shown);
     }
     return 1;
   }
@@ -586,12 +654,9 @@ static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, c
     if (!s) return 1;
     __u32 real[4] = {s->loopback6[0], s->loopback6[1], s->loopback6[2], s->loopback6[3]};
     write6(ctx, real);
-    if (call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    remember(ctx, &h, VFB_S_REMOTE, real, shown);
-    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) {
-      bind_source6(ctx, real);
-      remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    }
+    /* the loopback6 shows as ::1 without storage; a datagram socket gets it for its cache */
+    if (call == CALL_SEND) remember(ctx, &h, VFB_S_REMOTE, real, shown);
+    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) bind_source6(ctx, real);
     return 1;
   }
   /* :: or a host address, bound with V: ::ffff:V, which needs a dual-stack socket. */
@@ -633,38 +698,6 @@ int vf_sendmsg6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_SEN
 /* ---- the hooks that report addresses back -------------------------------------------------- */
 
 /*
- * A connection accepted from a listener: what the listener's storage remembered (its bind to
- * 127.0.0.1 / a host address held as V, its peers at V shown as 127.0.0.1) applies to it too. The
- * storage is not cloned to accepted sockets (BPF_F_CLONE would allocate and free it for every
- * connection, ~1 us each); the listener is looked up by the connection's local address and port
- * when the program asks for a name, which is rare. A connection whose listener was closed since
- * shows the kernel's address (V) from then on.
- */
-static __always_inline void listener_view(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
-                                          struct vfb_addrs *m) {
-  if (sk->type != SOCK_STREAM || sk->state == BPF_TCP_LISTEN || sk->dst_port == 0) return;
-  struct bpf_sock_tuple t = {};
-  __u32 size;
-  __u32 src[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
-  if (sk->family == AF_INET || is_mapped(src)) {
-    t.ipv4.daddr = sk->family == AF_INET ? sk->src_ip4 : src[3];
-    t.ipv4.dport = bpf_htons((__u16)sk->src_port);
-    size = sizeof t.ipv4;
-  } else {
-    __builtin_memcpy(t.ipv6.daddr, src, 16);
-    t.ipv6.dport = bpf_htons((__u16)sk->src_port);
-    size = sizeof t.ipv6;
-  }
-  struct bpf_sock *l = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
-  if (!l) return;
-  if (l->state == BPF_TCP_LISTEN) {
-    struct vfb_sock *st = bpf_sk_storage_get(&socks, l, 0, 0);
-    if (st) __builtin_memcpy(m, &st->m, sizeof *m);
-  }
-  bpf_sk_release(l);
-}
-
-/*
  * `a` is the address the kernel reports (v4-mapped for IPv4); replaces it by what the program
  * used. local: getsockname; otherwise the peer / datagram source.
  */
@@ -691,6 +724,14 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
     } else if (!local && (m.flags & VFB_S_REMOTE) && same6(m.remote_real, a)) {
       __builtin_memcpy(a, m.remote_shown, 16);
       done = 1;
+    } else if (!local && !st && sk->type == SOCK_STREAM) {
+      /* a client without storage: its peer's listener bound as 127.0.0.1 (listener_shows) */
+      struct vfb_addrs p;
+      if (listener_at(ctx, a, (__u16)sk->dst_port, &p) && (p.flags & VFB_S_LOCAL) &&
+          same6(p.local_real, a) && is_mapped(p.local_shown) && p.local_shown[3] == LOCALHOST4) {
+        __builtin_memcpy(a, p.local_shown, 16);
+        done = 1;
+      }
     }
   }
   if (!done) {

@@ -15,9 +15,10 @@
  *                   to its "127.0.0.1", i.e. the target).
  *   sendmsg4/6      the same for datagrams; the source V is set per datagram (msg_src_ip).
  *   recvmsg4/6, getpeername4/6, getsockname4/6
- *                   report what the program used: per-socket storage (cloned to accepted
- *                   sockets) remembers the rewrites; besides, L shows as 127.0.0.1 and the
- *                   loopback6 as ::1.
+ *                   report what the program used: per-socket storage remembers the rewrites
+ *                   where nothing else can tell (a TCP connection without storage asks its
+ *                   listener, or its peer's); besides, L shows as 127.0.0.1 and the loopback6
+ *                   as ::1.
  *   isolation       connect/sendmsg to another session's loopback (v4 or v6) is refused with
  *                   ECONNREFUSED, unless that session has isolation off or the caller's uid is in
  *                   its allow list; bind to it gets EACCES.

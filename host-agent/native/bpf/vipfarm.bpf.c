@@ -584,14 +584,15 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
     else ctx->user_ip4 = target;
     mapped(real, target);
     mapped(shown, LOCALHOST4);
-    /* Storage only where show() needs it: L shows as 127.0.0.1 without, and so does a TCP peer
-       whose listener was bound as 127.0.0.1. A datagram socket gets it anyway, for its cache. */
-    int keep = call == CALL_SEND || target != h.loopback4;
+    /* Storage only where show() needs it: L shows as 127.0.0.1 without (a session lookup per
+       call), and so does a TCP peer whose listener was bound as 127.0.0.1. A datagram socket that
+       sends or is bound gets it anyway: its cache and memory spare that lookup per datagram. */
+    int dgram = ctx->type == SOCK_DGRAM;
+    int keep = call == CALL_SEND || target != h.loopback4 || (call == CALL_BIND && dgram);
     if (keep && call == CALL_CONNECT && ctx->type == SOCK_STREAM) keep = !listener_shows(ctx, real, shown);
     if (keep && call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
     if (keep) remember(ctx, &h, VFB_S_REMOTE, real, shown);
-    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM &&
-        (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
+    if (call == CALL_CONNECT && dgram && (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
       if (v6) bind_source6(ctx, real);
       else bind_source4(ctx, target);
       if (keep) remember(ctx, &h, VFB_S_LOCAL, real, shown);
@@ -655,8 +656,11 @@ static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, c
     if (!s) return 1;
     __u32 real[4] = {s->loopback6[0], s->loopback6[1], s->loopback6[2], s->loopback6[3]};
     write6(ctx, real);
-    /* the loopback6 shows as ::1 without storage; a datagram socket gets it for its cache */
-    if (call == CALL_SEND) remember(ctx, &h, VFB_S_REMOTE, real, shown);
+    /* the loopback6 shows as ::1 without storage; a datagram socket that sends or is bound gets
+       it anyway (see rewrite4) */
+    int keep = call == CALL_SEND || (call == CALL_BIND && ctx->type == SOCK_DGRAM);
+    if (keep && call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+    if (keep) remember(ctx, &h, VFB_S_REMOTE, real, shown);
     if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) bind_source6(ctx, real);
     return 1;
   }

@@ -15,9 +15,10 @@
  *                   to its "127.0.0.1", i.e. the target).
  *   sendmsg4/6      the same for datagrams; the source V is set per datagram (msg_src_ip).
  *   recvmsg4/6, getpeername4/6, getsockname4/6
- *                   report what the program used: per-socket storage (cloned to accepted
- *                   sockets) remembers the rewrites; besides, L shows as 127.0.0.1 and the
- *                   loopback6 as ::1.
+ *                   report what the program used: per-socket storage remembers the rewrites
+ *                   where nothing else can tell (a TCP connection without storage asks its
+ *                   listener, or its peer's); besides, L shows as 127.0.0.1 and the loopback6
+ *                   as ::1.
  *   isolation       connect/sendmsg to another session's loopback (v4 or v6) is refused with
  *                   ECONNREFUSED, unless that session has isolation off or the caller's uid is in
  *                   its allow list; bind to it gets EACCES.
@@ -28,7 +29,7 @@
  * 15 bytes may have been cut by the kernel: it also matches when the glob's text runs on past the
  * cut (its last byte matched by a literal, '?' or set element).
  *
- * Per socket: a socket that has storage keeps its caller's session lookup under the rules epoch
+ * Per socket: a socket that has storage keeps its first caller's session lookup under the rules epoch
  * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups.
  */
 #include <linux/bpf.h>
@@ -86,7 +87,7 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_SK_STORAGE);
-  __uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+  __uint(map_flags, BPF_F_NO_PREALLOC); /* no BPF_F_CLONE: see listener_view() */
   __type(key, int);
   __type(value, struct vfb_sock);
 } socks SEC(".maps");
@@ -256,18 +257,20 @@ static __always_inline struct vfb_session *find_session(__u64 *cgroup_id) {
   return 0;
 }
 
-/* The socket's cache was made for this caller: cgroup, epoch and (if it matters) command name. */
-static __always_inline int cache_for(const struct vfb_sock *st, __u64 task, __u64 now,
-                                     const __u64 *comm) {
-  return st->task_cgroup == task && st->epoch == now &&
-         (!st->by_name || (comm[0] == st->comm[0] && comm[1] == st->comm[1]));
+/* The socket's cache was made in this epoch (and, if it matters, for this command name). */
+static __always_inline int cache_for(const struct vfb_sock *st, __u64 now, const __u64 *comm) {
+  return st->epoch == now && now != 0 && (!st->by_name || (comm[0] == st->comm[0] && comm[1] == st->comm[1]));
 }
 
 /*
  * Finds the caller's session and its rules for this program; false: not in a session. A socket
- * that has storage keeps the answer for its caller's cgroup (and command name, when the session
- * has program lists) under the current epoch, so a socket that keeps sending skips the ancestor
- * walk and the lookups; a new epoch after every `set` and `clear` invalidates it.
+ * that has storage keeps the answer of its first caller (and command name, when the session has
+ * program lists) under the current epoch, so a socket that keeps sending skips the ancestor walk
+ * and the lookups; a new epoch after every `set` and `clear` invalidates it. The cache is the
+ * socket's, not the caller's: like the kernel, which runs the programs of the cgroup that created
+ * a socket, a socket keeps the session it was first used in (a descriptor handed to a process of
+ * another session keeps it until the next epoch). Not keyed by the caller's cgroup id because
+ * that is one more helper call (~35 ns here) on every datagram.
  */
 static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   h->s = 0;
@@ -281,19 +284,18 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   __u32 zero = 0;
   __u64 *ep = bpf_map_lookup_elem(&epoch, &zero);
   __u64 now = ep ? *ep : 0; /* read before the lookup: a `set` after it makes a new epoch */
-  __u64 task = bpf_get_current_cgroup_id();
   struct bpf_sock *sk = ctx->sk;
   struct vfb_sock *st = sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
   h->st = st;
   __u64 comm[VFB_COMM_LEN / 8] = {0, 0};
   if (st && st->by_name) bpf_get_current_comm(comm, sizeof comm);
-  if (st && cache_for(st, task, now, comm)) {
+  if (st && cache_for(st, now, comm)) {
     __u64 session_cgroup = st->session_cgroup;
     __u32 flags = st->cache_flags, vip = st->vip4, loopback4 = st->loopback4;
     __u32 session_flags = st->session_flags, n_ports = st->n_ports;
     barrier();
-    /* still the same key: no other thread of a sharing process began to refill it meanwhile */
-    if (cache_for(st, task, now, comm)) {
+    /* still the same key: no other thread began to refill it meanwhile */
+    if (cache_for(st, now, comm)) {
       h->cgroup_id = session_cgroup;
       h->flags = flags;
       h->vip = vip;
@@ -312,7 +314,7 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
     h->n_ports = s->n_ports;
   }
   if (st) { /* the key last (x86 keeps stores in order): readers never take half an entry */
-    st->task_cgroup = 0;
+    st->epoch = 0;
     barrier();
     st->by_name = s && s->n_globs != 0;
     if (st->by_name) bpf_get_current_comm(st->comm, sizeof st->comm);
@@ -324,7 +326,6 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
     st->n_ports = h->n_ports;
     barrier();
     st->epoch = now;
-    st->task_cgroup = task;
   }
   return s != 0;
 }
@@ -424,18 +425,19 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct hook *h, 
     if (!st) return;
     h->st = st;
   }
-  if ((st->flags & which) && which == VFB_S_REMOTE && same6(st->remote_real, real) &&
-      same6(st->remote_shown, shown)) {
+  struct vfb_addrs *m = &st->m;
+  if ((m->flags & which) && which == VFB_S_REMOTE && same6(m->remote_real, real) &&
+      same6(m->remote_shown, shown)) {
     return; /* a socket that keeps sending to 127.0.0.1: nothing new */
   }
   if (which == VFB_S_LOCAL) {
-    __builtin_memcpy(st->local_real, real, 16);
-    __builtin_memcpy(st->local_shown, shown, 16);
+    __builtin_memcpy(m->local_real, real, 16);
+    __builtin_memcpy(m->local_shown, shown, 16);
   } else {
-    __builtin_memcpy(st->remote_real, real, 16);
-    __builtin_memcpy(st->remote_shown, shown, 16);
+    __builtin_memcpy(m->remote_real, real, 16);
+    __builtin_memcpy(m->remote_shown, shown, 16);
   }
-  st->flags |= which;
+  m->flags |= which;
 }
 
 /* The caller may not reach `addr` (a v4-mapped or IPv6 loopback of another isolated session). */
@@ -491,6 +493,70 @@ static __always_inline void bind_source6(struct bpf_sock_addr *ctx, const __u32 
   bpf_bind(ctx, (struct sockaddr *)&sa, sizeof sa);
 }
 
+/* ---- listeners ---------------------------------------------------------------------------- */
+
+/*
+ * The storage of the TCP listener at `addr` (v4-mapped or IPv6) and `port` (network byte order),
+ * copied to *m; false: none there, or it has no storage.
+ */
+static __always_inline int listener_at(struct bpf_sock_addr *ctx, const __u32 *addr, __u16 port,
+                                       struct vfb_addrs *m) {
+  struct bpf_sock_tuple t = {};
+  __u32 size;
+  if (is_mapped(addr)) {
+    t.ipv4.daddr = addr[3];
+    t.ipv4.dport = port;
+    size = sizeof t.ipv4;
+  } else {
+    __builtin_memcpy(t.ipv6.daddr, addr, 16);
+    t.ipv6.dport = port;
+    size = sizeof t.ipv6;
+  }
+  struct bpf_sock *l = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+  if (!l) return 0;
+  int found = 0;
+  if (l->state == BPF_TCP_LISTEN) {
+    struct vfb_sock *st = bpf_sk_storage_get(&socks, l, 0, 0);
+    if (st) {
+      __builtin_memcpy(m, &st->m, sizeof *m);
+      found = 1;
+    }
+  }
+  bpf_sk_release(l);
+  return found;
+}
+
+/*
+ * A connection accepted from a listener: what the listener's storage remembered (its bind to
+ * 127.0.0.1 / a host address held as V, its peers at V shown as 127.0.0.1) applies to it too. The
+ * storage is not cloned to accepted sockets (BPF_F_CLONE would allocate and free it for every
+ * connection, ~1 us each); the listener is looked up by the connection's local address and port
+ * when the program asks for a name, which is rare. A connection whose listener was closed since
+ * shows the kernel's address (V) from then on.
+ */
+static __always_inline void listener_view(struct bpf_sock_addr *ctx, struct bpf_sock *sk,
+                                          struct vfb_addrs *m) {
+  if (sk->type != SOCK_STREAM || sk->state == BPF_TCP_LISTEN || sk->dst_port == 0) return;
+  /* both read unconditionally: a load from one of two fields of sk is refused by the verifier */
+  __u32 src[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+  __u32 ip4 = sk->src_ip4;
+  asm volatile("" : "+r"(ip4));
+  if (sk->family == AF_INET) mapped(src, ip4);
+  listener_at(ctx, src, bpf_htons((__u16)sk->src_port), m);
+}
+
+/*
+ * A TCP client that connected to 127.0.0.1 held as `real`: true when the listener there was bound
+ * as `shown` (the same 127.0.0.1), so that getpeername can find that out from the listener and the
+ * client needs no storage of its own (an allocation per connection).
+ */
+static __always_inline int listener_shows(struct bpf_sock_addr *ctx, const __u32 *real,
+                                          const __u32 *shown) {
+  struct vfb_addrs m;
+  return listener_at(ctx, real, (__u16)ctx->user_port, &m) && (m.flags & VFB_S_LOCAL) &&
+         same6(m.local_real, real) && same6(m.local_shown, shown);
+}
+
 /* ---- the rewriting hooks ------------------------------------------------------------------- */
 
 enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
@@ -518,13 +584,18 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
     else ctx->user_ip4 = target;
     mapped(real, target);
     mapped(shown, LOCALHOST4);
-    if (call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    remember(ctx, &h, VFB_S_REMOTE, real, shown);
-    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM &&
-        (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
+    /* Storage only where show() needs it: L shows as 127.0.0.1 without (a session lookup per
+       call), and so does a TCP peer whose listener was bound as 127.0.0.1. A datagram socket that
+       sends or is bound gets it anyway: its cache and memory spare that lookup per datagram. */
+    int dgram = ctx->type == SOCK_DGRAM;
+    int keep = call == CALL_SEND || target != h.loopback4 || (call == CALL_BIND && dgram);
+    if (keep && call == CALL_CONNECT && ctx->type == SOCK_STREAM) keep = !listener_shows(ctx, real, shown);
+    if (keep && call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+    if (keep) remember(ctx, &h, VFB_S_REMOTE, real, shown);
+    if (call == CALL_CONNECT && dgram && (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
       if (v6) bind_source6(ctx, real);
       else bind_source4(ctx, target);
-      remember(ctx, &h, VFB_S_LOCAL, real, shown);
+      if (keep) remember(ctx, &h, VFB_S_LOCAL, real, shown);
     }
     return 1;
   }
@@ -585,12 +656,12 @@ static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, c
     if (!s) return 1;
     __u32 real[4] = {s->loopback6[0], s->loopback6[1], s->loopback6[2], s->loopback6[3]};
     write6(ctx, real);
-    if (call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    remember(ctx, &h, VFB_S_REMOTE, real, shown);
-    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) {
-      bind_source6(ctx, real);
-      remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    }
+    /* the loopback6 shows as ::1 without storage; a datagram socket that sends or is bound gets
+       it anyway (see rewrite4) */
+    int keep = call == CALL_SEND || (call == CALL_BIND && ctx->type == SOCK_DGRAM);
+    if (keep && call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+    if (keep) remember(ctx, &h, VFB_S_REMOTE, real, shown);
+    if (call == CALL_CONNECT && ctx->type == SOCK_DGRAM && sk_unbound6(ctx)) bind_source6(ctx, real);
     return 1;
   }
   /* :: or a host address, bound with V: ::ffff:V, which needs a dual-stack socket. */
@@ -641,20 +712,29 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
   struct bpf_sock *sk = ctx->sk;
   int done = 0;
   if (sk) {
+    struct vfb_addrs m;
+    m.flags = 0;
     struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
-    if (st) {
-      if (local && (st->flags & VFB_S_LOCAL) && same6(st->local_real, a)) {
-        /* A connection accepted on a wildcard listener really came to V: shown as it is. */
-        if (!(is_any6(st->local_shown) ||
-              (is_mapped(st->local_shown) && st->local_shown[3] == 0)) ||
-            sk->dst_port == 0) {
-          __builtin_memcpy(a, st->local_shown, 16);
-          done = 1;
-        } else {
-          return 1;
-        }
-      } else if (!local && (st->flags & VFB_S_REMOTE) && same6(st->remote_real, a)) {
-        __builtin_memcpy(a, st->remote_shown, 16);
+    if (st) __builtin_memcpy(&m, &st->m, sizeof m);
+    else listener_view(ctx, sk, &m);
+    if (local && (m.flags & VFB_S_LOCAL) && same6(m.local_real, a)) {
+      /* A connection accepted on a wildcard listener really came to V: shown as it is. */
+      if (!(is_any6(m.local_shown) || (is_mapped(m.local_shown) && m.local_shown[3] == 0)) ||
+          sk->dst_port == 0) {
+        __builtin_memcpy(a, m.local_shown, 16);
+        done = 1;
+      } else {
+        return 1;
+      }
+    } else if (!local && (m.flags & VFB_S_REMOTE) && same6(m.remote_real, a)) {
+      __builtin_memcpy(a, m.remote_shown, 16);
+      done = 1;
+    } else if (!local && !st && sk->type == SOCK_STREAM) {
+      /* a client without storage: its peer's listener bound as 127.0.0.1 (listener_shows) */
+      struct vfb_addrs p;
+      if (listener_at(ctx, a, (__u16)sk->dst_port, &p) && (p.flags & VFB_S_LOCAL) &&
+          same6(p.local_real, a) && is_mapped(p.local_shown) && p.local_shown[3] == LOCALHOST4) {
+        __builtin_memcpy(a, p.local_shown, 16);
         done = 1;
       }
     }

@@ -99,14 +99,16 @@ struct vfb_config {
 /* per-socket storage: what the program used where the kernel holds L, V or the IPv6 loopback. */
 #define VFB_S_LOCAL 0x1
 #define VFB_S_REMOTE 0x2
-struct vfb_sock {
+struct vfb_addrs {
   __u32 flags;
   __u32 local_real[4], local_shown[4];
   __u32 remote_real[4], remote_shown[4];
-  /* The session lookup's result for the calling task's cgroup `task_cgroup` (0: nothing cached)
-     under `epoch`, and when the session has program lists (by_name) for the command name `comm`. */
+};
+struct vfb_sock {
+  struct vfb_addrs m;
+  /* The session lookup's result of the socket's first caller under `epoch` (0: nothing cached: no
+     epoch is 0), and when the session has program lists (by_name) for the command name `comm`. */
   __u32 cache_flags;     /* VFB_P_* */
-  __u64 task_cgroup;
   __u64 epoch;
   __u64 session_cgroup;  /* 0: the task is in no session */
   __u32 vip4, loopback4; /* the hook's V, the session's L */

@@ -257,6 +257,41 @@ expect "getsockname after bind 0.0.0.0 with V shows 0.0.0.0" \
   "$(run_in "$PARENT/s31" "$STATIC" bind tcp 4 0.0.0.0 0)" "bound 0.0.0.0:* shown 0.0.0.0:*"
 expect "a v6only :: bind is left alone (::ffff:V impossible)" \
   "$(run_in "$PARENT/s31" "$STATIC" bind tcp 6 :: 0 v6only)" "bound [[]::]:* shown [[]::]:*"
+# Accepted connections: the listener's storage is not copied to them (that cost an allocation per
+# connection); what they show comes from their listener, found when the program asks. Nor does a
+# client get storage when its peer's listener was bound as 127.0.0.1 (getpeername asks it). 31 with V for
+# 127.0.0.1 (no prefer-loopback): listeners on 127.0.0.1 and ::ffff:127.0.0.1 really on V31.
+write_rules "$TMP/31-vip.rules" "${rules31[@]:0:5}" "isolation on"
+"$BPF" set --pin "$PIN" --cgroup "$PARENT/s31" --rules "$TMP/31-vip.rules"
+ACCEPTED='
+import socket, struct
+def real(port):  # the listening address in the kernel (/proc/net/tcp*)
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(name).read().splitlines()[1:]:
+            addr, p = line.split()[1].split(":")
+            if int(p, 16) == port and line.split()[3] == "0A":
+                return socket.inet_ntoa(struct.pack("<I", int(addr[-8:], 16)))
+for fam, lo in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::ffff:127.0.0.1")):
+    l = socket.socket(fam); l.bind((lo, 0)); l.listen(4); port = l.getsockname()[1]
+    c = socket.socket(fam); c.connect((lo, port)); a, peer = l.accept()
+    d = socket.socket(fam); d.bind((lo, 0)); d.connect((lo, port)); b, peer2 = l.accept()
+    print(fam.name, "listener", real(port), l.getsockname()[0],
+          "client", c.getpeername()[0], "accepted", a.getsockname()[0], peer[0], a.getpeername()[0],
+          "from-bound", d.getsockname()[0], d.getpeername()[0], b.getsockname()[0], peer2[0], b.getpeername()[0])
+w = socket.socket(); w.bind(("0.0.0.0", 0)); w.listen(4); wp = w.getsockname()[1]
+e = socket.socket(); e.connect(("127.0.0.1", wp)); f, _ = w.accept()
+print("wildcard", real(wp), w.getsockname()[0], "client", e.getpeername()[0], "accepted", f.getsockname()[0])
+'
+acc=$(run_in "$PARENT/s31" python3 -c "$ACCEPTED")
+expect "accepted on a 127.0.0.1 listener held as V: local and peers shown as 127.0.0.1" "$(sed -n 1p <<< "$acc")" \
+  "AF_INET listener 127.100.31.1 127.0.0.1 client 127.0.0.1 accepted 127.0.0.1 127.0.0.1 127.0.0.1 from-bound 127.0.0.1 127.0.0.1 127.0.0.1 127.0.0.1 127.0.0.1"
+m=::ffff:127.0.0.1
+expect "the same on an IPv6 socket: ::ffff:127.0.0.1 listener held as ::ffff:V" "$(sed -n 2p <<< "$acc")" \
+  "AF_INET6 listener 127.100.31.1 $m client $m accepted $m $m $m from-bound $m $m $m $m $m"
+expect "a client of a wildcard listener held as V still sees 127.0.0.1; the accepted side V" \
+  "$(sed -n 3p <<< "$acc")" "wildcard 127.100.31.1 0.0.0.0 client 127.0.0.1 accepted 127.100.31.1"
+"$BPF" set --pin "$PIN" --cgroup "$PARENT/s31" --rules "$TMP/run/sessions/31.rules"
+
 # Per-program VIPs by command name. The static binary's name vf-kprobe-static is cut by the kernel
 # to 15 bytes (vf-kprobe-stati); *-helper comes first and must not capture it.
 write_rules "$TMP/s32b.rules" "${rules32[@]:0:5}" "excluded-ports $Q" "program-vip *-helper 127.100.32.7" \

@@ -2,6 +2,7 @@ package io.vipfarm.gateway;
 
 import static io.vipfarm.gateway.GatewayClient.ADMIN_TOKEN;
 import static io.vipfarm.gateway.GatewayClient.await;
+import static io.vipfarm.gateway.GatewayClient.awaitOn;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.HazelcastInstance;
@@ -167,7 +168,9 @@ class EventLogTest {
     if (lastEventId != null) {
       options.putHeader("Last-Event-ID", lastEventId);
     }
-    return await(client.request(options).compose(request -> request.send()).map(EventStreamReader::reading));
+    // on a Vert.x context, so that the reader is in place before the first frame (GatewayClient.awaitOn)
+    return awaitOn(vertx.getOrCreateContext(),
+        () -> client.request(options).compose(request -> request.send()).map(EventStreamReader::reading));
   }
 
   /** Collects the raw stream; ids and types are parsed from the frames received so far. */

@@ -12,7 +12,6 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.client.HttpResponse;
-import io.vertx.ext.web.client.WebClient;
 import io.vertx.ext.web.client.WebClientOptions;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.servicediscovery.ServiceDiscovery;
@@ -67,8 +66,8 @@ class GatewayApiTest {
     await(vertx.deployVerticle(policy));
     gateway = new GatewayVerticle(new GatewayConfig("127.0.0.1", 0, ADMIN_TOKEN), hazelcast);
     await(vertx.deployVerticle(gateway));
-    http = new GatewayClient(WebClient.create(vertx,
-        new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(gateway.actualPort())));
+    http = new GatewayClient(vertx,
+        new WebClientOptions().setDefaultHost("127.0.0.1").setDefaultPort(gateway.actualPort()));
   }
 
   @Nested

@@ -2,6 +2,7 @@ package io.vipfarm.gateway;
 
 import static io.vipfarm.gateway.GatewayClient.ADMIN_TOKEN;
 import static io.vipfarm.gateway.GatewayClient.await;
+import static io.vipfarm.gateway.GatewayClient.awaitOn;
 import static io.vipfarm.gateway.GatewayClient.problem;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -89,7 +90,7 @@ class GatewayProductTest {
     if (tls) {
       options.setSsl(true).setTrustOptions(new PemTrustOptions().addCertPath(trusted.toString()));
     }
-    return new GatewayClient(WebClient.create(vertx, options));
+    return new GatewayClient(vertx, options);
   }
 
   private String createToken(String name, String role) {
@@ -323,7 +324,10 @@ class GatewayProductTest {
     List<JsonObject> messages = new CopyOnWriteArrayList<>();
     WebSocketConnectOptions options = new WebSocketConnectOptions().setHost("127.0.0.1").setPort(gateway.actualPort())
         .setURI("/api/v1/events/ws?user=alice&after=0").addHeader("Authorization", "Bearer " + ADMIN_TOKEN);
-    var socket = await(ws.connect(options).onSuccess(s -> s.textMessageHandler(text -> messages.add(new JsonObject(text)))));
+    // on one Vert.x context, so that each handler is in place before the first frame (GatewayClient.awaitOn)
+    io.vertx.core.Context context = vertx.getOrCreateContext();
+    var socket = awaitOn(context,
+        () -> ws.connect(options).onSuccess(s -> s.textMessageHandler(text -> messages.add(new JsonObject(text)))));
     EventSink sink = new EventSink(vertx.eventBus());
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_STARTED, "h1", "1", Map.of("user", "alice")));
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_STARTED, "h1", "2", Map.of("user", "bob")));
@@ -334,7 +338,7 @@ class GatewayProductTest {
     await(socket.close());
 
     List<JsonObject> resumed = new CopyOnWriteArrayList<>();
-    await(ws.connect(new WebSocketConnectOptions(options).setURI("/api/v1/events/ws?after=" + firstId))
+    awaitOn(context, () -> ws.connect(new WebSocketConnectOptions(options).setURI("/api/v1/events/ws?after=" + firstId))
         .onSuccess(s -> s.textMessageHandler(text -> resumed.add(new JsonObject(text)))));
     waitUntil(() -> resumed.size() == 2);
     assertThat(resumed.get(0).getJsonObject("data").getString("user")).isEqualTo("bob");

@@ -40,7 +40,7 @@ final class RequestValidation {
 
   RequestValidation(Vertx vertx, OpenAPIContract contract) {
     this.contract = contract;
-    this.validator = RequestValidator.create(vertx, contract);
+    this.validator = new ParameterValidator(vertx, contract);
   }
 
   Handler<RoutingContext> forOperation(Operation operation) {

@@ -29,7 +29,52 @@ public final class AllocationRows {
     string(out, program);
     out.append(",\"user\":");
     string(out, user);
-    out.append(",\"expiresAt\":\"").append(Instant.ofEpochMilli(expiresAt)).append("\"}");
+    out.append(",\"expiresAt\":\"");
+    instant(out, expiresAt);
+    out.append("\"}");
+  }
+
+  /**
+   * Appends the epoch milliseconds as {@link Instant#toString()} writes them ({@code
+   * 2026-12-02T19:52:16.600Z}, no fraction on a whole second), without its formatter: this runs for
+   * every row. Years outside 0000-9999 go through {@code Instant}.
+   */
+  static void instant(StringBuilder out, long epochMilli) {
+    long seconds = Math.floorDiv(epochMilli, 1000);
+    int millis = (int) Math.floorMod(epochMilli, 1000);
+    long days = Math.floorDiv(seconds, 86_400);
+    int secondOfDay = (int) Math.floorMod(seconds, 86_400);
+    // civil date from days since 1970-01-01 (H. Hinnant's days_from_civil inverse)
+    long z = days + 719_468;
+    long era = Math.floorDiv(z, 146_097);
+    long dayOfEra = z - era * 146_097;
+    long yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365;
+    long dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100);
+    long mp = (5 * dayOfYear + 2) / 153;
+    int day = (int) (dayOfYear - (153 * mp + 2) / 5 + 1);
+    int month = (int) (mp < 10 ? mp + 3 : mp - 9);
+    long year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
+    if (year < 0 || year > 9999) {
+      out.append(Instant.ofEpochMilli(epochMilli));
+      return;
+    }
+    digits(out, (int) year, 4).append('-');
+    digits(out, month, 2).append('-');
+    digits(out, day, 2).append('T');
+    digits(out, secondOfDay / 3600, 2).append(':');
+    digits(out, secondOfDay / 60 % 60, 2).append(':');
+    digits(out, secondOfDay % 60, 2);
+    if (millis != 0) {
+      digits(out.append('.'), millis, 3);
+    }
+    out.append('Z');
+  }
+
+  private static StringBuilder digits(StringBuilder out, int value, int width) {
+    for (int unit = width == 4 ? 1000 : width == 3 ? 100 : 10; unit > 0; unit /= 10) {
+      out.append((char) ('0' + value / unit % 10));
+    }
+    return out;
   }
 
   /** A JSON string literal (or null): quotes, backslashes and control characters escaped. */
@@ -39,7 +84,13 @@ public final class AllocationRows {
       return;
     }
     out.append('"');
-    for (int i = 0; i < value.length(); i++) {
+    int plain = 0;
+    while (plain < value.length() && value.charAt(plain) >= 0x20 && value.charAt(plain) != '"'
+        && value.charAt(plain) != '\\') {
+      plain++;
+    }
+    out.append(value, 0, plain); // the usual case: nothing to escape, one copy
+    for (int i = plain; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c == '"' || c == '\\') {
         out.append('\\').append(c);

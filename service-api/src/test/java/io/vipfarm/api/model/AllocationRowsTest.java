@@ -28,6 +28,24 @@ class AllocationRowsTest {
   }
 
   @Test
+  @DisplayName("expiresAt is written as Instant.toString writes it, for any millisecond")
+  void instantAsJavaWritesIt() {
+    java.util.Random random = new java.util.Random(7);
+    List<Long> values = new ArrayList<>(List.of(0L, -1L, 999L, 1000L, 1_893_553_445_000L, 1_893_553_445_001L,
+        951_782_400_000L, 253_402_300_799_999L, 253_402_300_800_000L, -62_167_219_200_000L, -62_167_219_200_001L,
+        Long.MAX_VALUE / 1000, Long.MIN_VALUE / 1000));
+    for (int i = 0; i < 200_000; i++) {
+      values.add(random.nextLong() % 400_000_000_000_000L);
+      values.add(1_700_000_000_000L + random.nextInt(2_000_000_000) * 1000L + (random.nextBoolean() ? 0 : random.nextInt(1000)));
+    }
+    for (long millis : values) {
+      StringBuilder out = new StringBuilder();
+      AllocationRows.instant(out, millis);
+      assertThat(out.toString()).as("%d", millis).isEqualTo(java.time.Instant.ofEpochMilli(millis).toString());
+    }
+  }
+
+  @Test
   @DisplayName("addresses order numerically; text that is no address sorts last")
   void addressOrder() {
     assertThat(AllocationRows.addressOrder("127.100.0.30")).isLessThan(AllocationRows.addressOrder("127.100.0.120"));

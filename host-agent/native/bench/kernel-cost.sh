@@ -106,4 +106,15 @@ awk -v sides="${SIDES[*]}" '
       }
       print line
     }
+    # vf_recvmsg4 runs as often as vf_sendmsg4 and, on these datagrams (source 127.0.0.1), only
+    # returns: per round, the difference is sendmsg4'"'"'s own work above a program that does nothing
+    line = ""
+    for (s = 1; s <= ns_sides; s++) {
+      m = 0
+      for (i = 1; i <= n["vf_sendmsg4" SUBSEP side[s]]; i++) {
+        if ((("vf_recvmsg4" SUBSEP side[s]), i) in ns) v[++m] = ns["vf_sendmsg4", side[s], i] - ns["vf_recvmsg4", side[s], i]
+      }
+      if (m > 0) line = line sprintf(" %9s %8.1f ns/run", "", median(v, m)) (ns_sides > 1 ? " (" side[s] ")" : "")
+    }
+    if (line != "") print "  sendmsg4-recvmsg4" substr(line, 2) "   (the same round'"'"'s difference)"
   }' "$RUN/costs"

@@ -13,6 +13,10 @@
 #   host-agent/native/bench/run.sh [ITERATIONS [LOOP_SECONDS [ROUNDS]]]     (defaults 200000 2 3)
 #   ONLY=udp|loop|calls|... run.sh ...   only those parts of vf-bench (a comma-separated list)
 #   CPU=N run.sh ...                     every side pinned to CPU N (taskset), the same for all
+#   TOGETHER=1 run.sh ...                every round runs its sides at the same time, all pinned to
+#                                        one CPU (CPU, default the last): the scheduler interleaves
+#                                        them every few ms, so they share the machine's drifts; read
+#                                        the -cpu rows (per second of each process's own CPU time)
 #
 # Builds into $BUILD (default /tmp/vipfarm-bench). The kernel side needs root and a kernel where
 # `vipfarm-bpf probe` succeeds; otherwise it is left out (and says why). It attaches to a cgroup it
@@ -25,6 +29,8 @@ SECONDS_LOOP=${2:-2}
 ROUNDS=${3:-3}
 ONLY=${ONLY:-all}
 BUILD=${BUILD:-/tmp/vipfarm-bench}
+TOGETHER=${TOGETHER:-}
+[[ -n $TOGETHER && -z ${CPU:-} ]] && CPU=$(($(nproc) - 1))
 PIN_CPU=()
 [[ -n ${CPU:-} ]] && PIN_CPU=(taskset -c "$CPU")
 make -s -C "$HERE/.." BUILD="$BUILD" "$BUILD/libvipfarm.so" "$BUILD/vipfarm-bpf" > /dev/null
@@ -90,11 +96,18 @@ side() { # one run of vf-bench on one side, its lines prefixed with the side and
   esac | sed "s/^/$1 $2 /"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
-  for ((i = 0; i < ${#SIDES[@]}; i++)); do side "${SIDES[(i + r) % ${#SIDES[@]}]}" "$r"; done
+  if [[ -n $TOGETHER ]]; then
+    for s in "${SIDES[@]}"; do side "$s" "$r" > "$RUN/round-$s" & done
+    wait
+    for s in "${SIDES[@]}"; do cat "$RUN/round-$s"; done
+  else
+    for ((i = 0; i < ${#SIDES[@]}; i++)); do side "${SIDES[(i + r) % ${#SIDES[@]}]}" "$r"; done
+  fi
 done > "$RUN/results"
 
 echo "vipfarm interception cost: $N iterations, ${SECONDS_LOOP}s loops, $ROUNDS paired rounds" \
-  "(sides in rotating order; medians of the rounds), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "($([[ -n $TOGETHER ]] && echo "sides at the same time" || echo "sides in rotating order"); medians of the rounds)," \
+  "$(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)," \
   "$([[ -n ${CPU:-} ]] && echo "every side pinned to cpu $CPU" || echo "not pinned")"
 # lines: SIDE ROUND NAME VALUE UNIT
 awk -v kernel="$kernel" -v rounds="$ROUNDS" '

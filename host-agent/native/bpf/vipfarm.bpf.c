@@ -30,7 +30,8 @@
  * cut (its last byte matched by a literal, '?' or set element).
  *
  * Per socket: a socket that has storage keeps its first caller's session lookup under the rules epoch
- * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups.
+ * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups; a
+ * datagram to 127.0.0.1 from such a socket takes a short path from that cache (`send_localhost`).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>

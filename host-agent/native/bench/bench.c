@@ -3,7 +3,10 @@
  * with LD_PRELOAD (the shim) and inside a session cgroup with the BPF hooks attached (the kernel
  * path); bench/run.sh does all three in one run and prints the ratios.
  *
- *   vf-bench ITERATIONS LOOP_SECONDS
+ *   vf-bench ITERATIONS LOOP_SECONDS [WHICH]
+ *
+ * WHICH: "all" (default), or a comma-separated list of "calls" (the per-call figures), "loop",
+ * "udp": bench/run.sh runs many short rounds of one part when asked to.
  *
  * Prints one line per measurement, "NAME VALUE UNIT":
  *   bind-rewritten      ns per socket + bind(127.0.0.1:0) + close (rewritten to L/V in a session)
@@ -196,15 +199,31 @@ static void bench_udp(double seconds) {
   close(tx);
 }
 
+static int wanted(const char *which, const char *part) {
+  if (strcmp(which, "all") == 0) return 1;
+  size_t len = strlen(part);
+  for (const char *p = which; (p = strstr(p, part)) != NULL; p += len) {
+    if ((p == which || p[-1] == ',') && (p[len] == '\0' || p[len] == ',')) return 1;
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   long n = argc > 1 ? atol(argv[1]) : 200000;
   double loop_seconds = argc > 2 ? atof(argv[2]) : 2.0;
-  bench_pass(n * 5);
-  bench_bind("bind-rewritten", "127.0.0.1", n);
-  bench_bind("bind-pass", "127.0.0.2", n);
-  bench_connect_rewritten(n);
-  bench_loop(loop_seconds);
-  bench_udp(loop_seconds);
+  const char *which = argc > 3 ? argv[3] : "all";
+  if (!wanted(which, "calls") && !wanted(which, "loop") && !wanted(which, "udp")) {
+    fprintf(stderr, "vf-bench: WHICH is all or a list of calls,loop,udp: %s\n", which);
+    return 2;
+  }
+  if (wanted(which, "calls")) {
+    bench_pass(n * 5);
+    bench_bind("bind-rewritten", "127.0.0.1", n);
+    bench_bind("bind-pass", "127.0.0.2", n);
+    bench_connect_rewritten(n);
+  }
+  if (wanted(which, "loop")) bench_loop(loop_seconds);
+  if (wanted(which, "udp")) bench_udp(loop_seconds);
   fflush(stdout);
   return 0;
 }

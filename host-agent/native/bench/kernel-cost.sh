@@ -1,51 +1,120 @@
 #!/usr/bin/env bash
-# The kernel path's own cost per hooked call, free of scheduling noise: runs bench/bench.c once in a
+# The kernel path's own cost per hooked call, free of scheduling noise: runs bench/bench.c in a
 # session cgroup with the BPF hooks attached and reads each program's run count and run time from the
 # kernel's BPF statistics (sysctl kernel.bpf_stats_enabled, switched on for the run and restored at
 # exit; it adds two clock reads per program run).
 #
-#   host-agent/native/bench/kernel-cost.sh [ITERATIONS [LOOP_SECONDS]]     (defaults 100000 2)
+#   host-agent/native/bench/kernel-cost.sh [ITERATIONS [LOOP_SECONDS [ROUNDS]]]     (defaults 100000 2 1)
+#   ONLY=udp|loop|calls|... kernel-cost.sh ...   only those parts of vf-bench (comma-separated)
+#   BASE=DIR kernel-cost.sh ...   also the programs of another build (DIR/vipfarm-bpf, e.g. the
+#                                 previous commit's `make BUILD=DIR`) on a second session cgroup with
+#                                 the same rules, alternating with this build round by round
+#
+# With several rounds (or BASE) each program's figure is the median over the rounds of its ns per
+# run in that round; the machine's speed drifts by tens of percent between seconds here, so compare
+# programs of the same round (e.g. vf_sendmsg4 against vf_recvmsg4, which does nothing on this
+# benchmark's datagrams: the floor) rather than figures of different runs.
 #
 # Root only. Same rules and build dir as run.sh; everything it creates is removed at exit.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 N=${1:-100000}
 SECONDS_LOOP=${2:-2}
+ROUNDS=${3:-1}
+ONLY=${ONLY:-all}
 BUILD=${BUILD:-/tmp/vipfarm-bench}
 [[ $(id -u) == 0 ]] || { echo "kernel-cost.sh: needs root"; exit 1; }
 make -s -C "$HERE/.." BUILD="$BUILD" "$BUILD/vipfarm-bpf" > /dev/null
 gcc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$BUILD/vf-bench" "$HERE/bench.c" -pthread
-BPF=$BUILD/vipfarm-bpf
+SIDES=(this)
+BPF_this=$BUILD/vipfarm-bpf
+if [[ -n ${BASE:-} ]]; then
+  [[ -x $BASE/vipfarm-bpf ]] || { echo "kernel-cost.sh: no $BASE/vipfarm-bpf"; exit 1; }
+  SIDES+=(base)
+  BPF_base=$BASE/vipfarm-bpf
+fi
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 ID=vfcost-$$-$RANDOM
-PARENT=$CG2/$ID
-PIN=/sys/fs/bpf/$ID
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/vipfarm-cost.XXXXXX")
 stats_before=$(cat /proc/sys/kernel/bpf_stats_enabled)
 cleanup() {
   echo "$stats_before" > /proc/sys/kernel/bpf_stats_enabled
-  "$BPF" detach --pin "$PIN" > /dev/null 2>&1 || true
-  local try
-  for ((try = 0; try < 50; try++)); do # EBUSY while the last task is still exiting
-    rmdir "$PARENT/s77" 2> /dev/null
-    rmdir "$PARENT" 2> /dev/null && break
-    [[ -d $PARENT ]] || break
-    sleep 0.1
+  local side bpf try
+  for side in "${SIDES[@]}"; do
+    bpf=BPF_$side
+    "${!bpf}" detach --pin "/sys/fs/bpf/$ID-$side" > /dev/null 2>&1 || true
+    for ((try = 0; try < 50; try++)); do # EBUSY while the last task is still exiting
+      rmdir "$CG2/$ID-$side/s77" 2> /dev/null
+      rmdir "$CG2/$ID-$side" 2> /dev/null && break
+      [[ -d $CG2/$ID-$side ]] || break
+      sleep 0.1
+    done
   done
   rm -rf "$RUN"
 }
 trap cleanup EXIT
-mkdir -p "$PARENT/s77"
 printf '%s\n' "vipfarm-rules 1" "session 77" "loopback4 127.0.0.78" "loopback-programs *" \
   "vip4 127.100.77.1" "vip-programs *" > "$RUN/77.rules"
-"$BPF" attach --pin "$PIN" --cgroup "$PARENT"
-"$BPF" set --pin "$PIN" --cgroup "$PARENT/s77" --rules "$RUN/77.rules"
-echo 1 > /proc/sys/kernel/bpf_stats_enabled
-sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$PARENT/s77" "$BUILD/vf-bench" "$N" "$SECONDS_LOOP"
-echo "per program (load $(cut -d' ' -f1-3 /proc/loadavg)):"
-for link in "$PIN"/link-*; do
-  prog=$(bpftool link show pinned "$link" | awk '{ for (i = 1; i < NF; i++) if ($i == "prog") print $(i + 1) }')
-  bpftool prog show id "$prog" | awk 'NR == 1 { for (i = 1; i < NF; i++) {
-      if ($i == "name") name = $(i + 1); if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) }
-    if (c > 0) printf "  %-16s %9d runs %8.1f ns/run\n", name, c, t / c }'
+for side in "${SIDES[@]}"; do
+  bpf=BPF_$side
+  mkdir -p "$CG2/$ID-$side/s77"
+  "${!bpf}" attach --pin "/sys/fs/bpf/$ID-$side" --cgroup "$CG2/$ID-$side"
+  "${!bpf}" set --pin "/sys/fs/bpf/$ID-$side" --cgroup "$CG2/$ID-$side/s77" --rules "$RUN/77.rules"
 done
+# "SIDE NAME RUN_CNT RUN_TIME_NS" for every program of a side
+counters() {
+  local link prog
+  for link in "/sys/fs/bpf/$ID-$1"/link-*; do
+    prog=$(bpftool link show pinned "$link" | awk '{ for (i = 1; i < NF; i++) if ($i == "prog") print $(i + 1) }')
+    bpftool prog show id "$prog" | awk -v side="$1" 'NR == 1 { c = 0; t = 0; for (i = 1; i < NF; i++) {
+        if ($i == "name") name = $(i + 1); if ($i == "run_time_ns") t = $(i + 1); if ($i == "run_cnt") c = $(i + 1) }
+      print side, name, c, t }'
+  done
+}
+echo 1 > /proc/sys/kernel/bpf_stats_enabled
+for ((r = 1; r <= ROUNDS; r++)); do
+  for ((i = 0; i < ${#SIDES[@]}; i++)); do
+    side=${SIDES[(i + r) % ${#SIDES[@]}]}
+    counters "$side" > "$RUN/before"
+    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG2/$ID-$side/s77" \
+      "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" "$ONLY" > "$RUN/out"
+    [[ $ROUNDS == 1 && ${#SIDES[@]} == 1 ]] && cat "$RUN/out"
+    counters "$side" | awk -v r="$r" 'NR == FNR { c[$2] = $3; t[$2] = $4; next }
+      $3 > c[$2] { printf "%s %s %s %d %.1f\n", r, $1, $2, $3 - c[$2], ($4 - t[$2]) / ($3 - c[$2]) }' \
+      "$RUN/before" - >> "$RUN/costs"
+  done
+done
+echo "per program, ns per run (load $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS round(s)" \
+  "${BASE:+of this build and of BASE=$BASE, alternating; }median of the rounds):"
+# lines: ROUND SIDE PROGRAM RUNS NS_PER_RUN
+awk -v sides="${SIDES[*]}" '
+  function median(v, n,   i, j, t) {
+    for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+  }
+  { if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
+    k = $3 SUBSEP $2; n[k]++; ns[k, n[k]] = $5; runs[k] += $4 }
+  END {
+    ns_sides = split(sides, side, " ")
+    for (p = 1; p <= np; p++) {
+      line = sprintf("  %-16s", order[p])
+      for (s = 1; s <= ns_sides; s++) {
+        k = order[p] SUBSEP side[s]
+        if (!(k in n)) { line = line sprintf(" %26s", "-"); continue }
+        for (i = 1; i <= n[k]; i++) v[i] = ns[k, i]
+        line = line sprintf(" %9d runs %8.1f ns/run", runs[k] / n[k], median(v, n[k])) (ns_sides > 1 ? " (" side[s] ")" : "")
+      }
+      print line
+    }
+    # vf_recvmsg4 runs as often as vf_sendmsg4 and, on these datagrams (source 127.0.0.1), only
+    # returns: per round, the difference is sendmsg4'"'"'s own work above a program that does nothing
+    line = ""
+    for (s = 1; s <= ns_sides; s++) {
+      m = 0
+      for (i = 1; i <= n["vf_sendmsg4" SUBSEP side[s]]; i++) {
+        if ((("vf_recvmsg4" SUBSEP side[s]), i) in ns) v[++m] = ns["vf_sendmsg4", side[s], i] - ns["vf_recvmsg4", side[s], i]
+      }
+      if (m > 0) line = line sprintf(" %9s %8.1f ns/run", "", median(v, m)) (ns_sides > 1 ? " (" side[s] ")" : "")
+    }
+    if (line != "") print "  sendmsg4-recvmsg4" substr(line, 2) "   (the same round'"'"'s difference)"
+  }' "$RUN/costs"

@@ -3,10 +3,20 @@
 # ("shim", LD_PRELOAD in a session whose rules rewrite 127.0.0.1 and 0.0.0.0) and on the kernel path
 # ("kernel": the same rules in the BPF maps, the program in the session's cgroup, no LD_PRELOAD)
 # and in a cgroup with programs that do nothing on the same twelve hooks ("empty", bench/empty.bpf.c:
-# the kernel's fixed cost of invoking a cgroup BPF program, the floor of the kernel path),
-# alternating, ROUNDS times each; prints the best figure of each side and the ratios to plain.
+# the kernel's fixed cost of invoking a cgroup BPF program, the floor of the kernel path), in
+# ROUNDS paired rounds: every round runs each side once, in an order that rotates from round to
+# round. A throughput's figure is the median over the rounds of side / plain *of the same round*,
+# with the quartiles of those ratios and the ~95 % interval of the median (1.58 IQR / sqrt(ROUNDS),
+# a box plot's notch); per-call figures are the medians of the rounds. Many short rounds resolve
+# more than a few long ones on a busy machine: drifts that last seconds hit both sides of a round.
 #
 #   host-agent/native/bench/run.sh [ITERATIONS [LOOP_SECONDS [ROUNDS]]]     (defaults 200000 2 3)
+#   ONLY=udp|loop|calls|... run.sh ...   only those parts of vf-bench (a comma-separated list)
+#   CPU=N run.sh ...                     every side pinned to CPU N (taskset), the same for all
+#   TOGETHER=1 run.sh ...                every round runs its sides at the same time, all pinned to
+#                                        one CPU (CPU, default the last): the scheduler interleaves
+#                                        them every few ms, so they share the machine's drifts; read
+#                                        the -cpu rows (per second of each process's own CPU time)
 #
 # Builds into $BUILD (default /tmp/vipfarm-bench). The kernel side needs root and a kernel where
 # `vipfarm-bpf probe` succeeds; otherwise it is left out (and says why). It attaches to a cgroup it
@@ -17,7 +27,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 N=${1:-200000}
 SECONDS_LOOP=${2:-2}
 ROUNDS=${3:-3}
+ONLY=${ONLY:-all}
 BUILD=${BUILD:-/tmp/vipfarm-bench}
+TOGETHER=${TOGETHER:-}
+[[ -n $TOGETHER && -z ${CPU:-} ]] && CPU=$(($(nproc) - 1))
+PIN_CPU=()
+[[ -n ${CPU:-} ]] && PIN_CPU=(taskset -c "$CPU")
 make -s -C "$HERE/.." BUILD="$BUILD" "$BUILD/libvipfarm.so" "$BUILD/vipfarm-bpf" > /dev/null
 gcc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$BUILD/vf-bench" "$HERE/bench.c" -pthread
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/vipfarm-bench.XXXXXX")
@@ -69,43 +84,85 @@ else
   for hook in $HOOKS; do bpftool cgroup attach "$EMPTY" "$hook" pinned "$EMPTY_PIN/empty_$hook"; done
 fi
 
+SIDES=(plain shim)
+[[ $kernel == yes ]] && SIDES+=(empty kernel)
+side() { # one run of vf-bench on one side, its lines prefixed with the side and the round
+  local bench=("${PIN_CPU[@]}" "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" "$ONLY")
+  case $1 in
+    plain) "${bench[@]}" ;;
+    shim) LD_PRELOAD=$BUILD/libvipfarm.so VIPFARM_SESSION=77 VIPFARM_RUN_DIR=$RUN "${bench[@]}" ;;
+    empty) sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$EMPTY" "${bench[@]}" ;;
+    kernel) sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$PARENT/s77" "${bench[@]}" ;;
+  esac | sed "s/^/$1 $2 /"
+}
 for ((r = 1; r <= ROUNDS; r++)); do
-  "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" | sed 's/^/plain /'
-  LD_PRELOAD=$BUILD/libvipfarm.so VIPFARM_SESSION=77 VIPFARM_RUN_DIR=$RUN \
-    "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" | sed 's/^/shim /'
-  if [[ $kernel == yes ]]; then
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$EMPTY" "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" |
-      sed 's/^/empty /'
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$PARENT/s77" "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" |
-      sed 's/^/kernel /'
+  if [[ -n $TOGETHER ]]; then
+    for s in "${SIDES[@]}"; do side "$s" "$r" > "$RUN/round-$s" & done
+    wait
+    for s in "${SIDES[@]}"; do cat "$RUN/round-$s"; done
+  else
+    for ((i = 0; i < ${#SIDES[@]}; i++)); do side "${SIDES[(i + r) % ${#SIDES[@]}]}" "$r"; done
   fi
 done > "$RUN/results"
 
-echo "vipfarm interception cost: $N iterations, ${SECONDS_LOOP}s loops, best of $ROUNDS rounds each" \
-  "($(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg))"
-awk -v kernel="$kernel" '
-  $4 == "ns" { k = $2; v = $3; side = $1
-               if (!((k, "plain") in best)) order[++n] = k
-               if (!((k, side) in best) || v < best[k, side]) best[k, side] = v }
-  $4 == "conn/s" || $4 == "dgram/s" {
-               k = $2; side = $1
-               if (!((k, "plain") in best)) rate[++m] = k
-               if ($3 > best[k, side]) best[k, side] = $3 }
-  function ratio(a, b) { return b > 0 ? sprintf("%.3f", a / b) : "-" }
-  function cell(k, side, f) { return kernel == "yes" || side == "shim" ? sprintf(f, best[k, side]) : "-" }
-  function plus(k, side) { return kernel == "yes" || side == "shim" ? sprintf("%.1f", best[k, side] - best[k, "plain"]) : "-" }
+echo "vipfarm interception cost: $N iterations, ${SECONDS_LOOP}s loops, $ROUNDS paired rounds" \
+  "($([[ -n $TOGETHER ]] && echo "sides at the same time" || echo "sides in rotating order"); medians of the rounds)," \
+  "$(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "$([[ -n ${CPU:-} ]] && echo "every side pinned to cpu $CPU" || echo "not pinned")"
+# lines: SIDE ROUND NAME VALUE UNIT
+awk -v kernel="$kernel" -v rounds="$ROUNDS" '
+  function sorted(v, n,   i, j, t) { for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t } }
+  function q(v, n, p,   x, i) { x = 1 + (n - 1) * p; i = int(x); return i >= n ? v[n] : v[i] + (x - i) * (v[i + 1] - v[i]) }
+  # the median (p = 0.5) or a quartile of the per-round values of (k, side), or of side - plain
+  # (how = "diff") or side / plain (how = "ratio") in the same round; "" when there are none
+  function stat(k, side, how, p,   r, n, v) {
+    n = 0
+    for (r = 1; r <= rounds; r++) {
+      if (!((k, side, r) in val) || !((k, "plain", r) in val)) continue
+      if (how == "ratio") { if (val[k, "plain", r] <= 0) continue; v[++n] = val[k, side, r] / val[k, "plain", r] }
+      else if (how == "diff") v[++n] = val[k, side, r] - val[k, "plain", r]
+      else v[++n] = val[k, side, r]
+    }
+    if (n == 0) return ""
+    sorted(v, n)
+    cnt[k, side] = n
+    return q(v, n, p)
+  }
+  function has(side) { return side == "shim" || kernel == "yes" }
+  function fmt(x, f) { return x == "" ? "-" : sprintf(f, x) }
+  $5 == "ns" || $5 == "conn/s" || $5 == "dgram/s" {
+    k = $3; val[k, $1, $2] = $4
+    if (!(k in seen)) { seen[k] = 1; if ($5 == "ns") order[++n] = k; else rate[++m] = k }
+  }
   END {
-    printf "%-20s %9s %9s %9s %9s %9s %9s %9s\n", "call", "plain ns", "shim ns", "empty ns", "kernel ns",
-           "shim +", "empty +", "kernel +"
-    for (i = 1; i <= n; i++) { k = order[i]
-      printf "%-20s %9.1f %9s %9s %9s %9s %9s %9s\n", k, best[k, "plain"], cell(k, "shim", "%.1f"),
-             cell(k, "empty", "%.1f"), cell(k, "kernel", "%.1f"), plus(k, "shim"), plus(k, "empty"), plus(k, "kernel") }
-    printf "%-20s %9s %9s %9s %9s %9s %9s %9s\n", "throughput", "plain /s", "shim /s", "empty /s", "kernel /s",
-           "shim", "empty", "kernel"
-    for (i = 1; i <= m; i++) { k = rate[i]
-      printf "%-20s %9.0f %9s %9s %9s %9s %9s %9s\n", k, best[k, "plain"], cell(k, "shim", "%.0f"),
-             cell(k, "empty", "%.0f"), cell(k, "kernel", "%.0f"), ratio(best[k, "shim"], best[k, "plain"]),
-             kernel == "yes" ? ratio(best[k, "empty"], best[k, "plain"]) : "-",
-             kernel == "yes" ? ratio(best[k, "kernel"], best[k, "plain"]) : "-" }
-    print "(ratios: of plain; targets: loop and udp, shim and kernel >= 0.98 of plain; empty = the floor)"
+    split("shim empty kernel", others, " ")
+    if (n > 0) {
+      printf "%-20s %9s %9s %9s %9s %9s %9s %9s\n", "call", "plain ns", "shim ns", "empty ns", "kernel ns",
+             "shim +", "empty +", "kernel +"
+      for (i = 1; i <= n; i++) { k = order[i]
+        line = sprintf("%-20s %9s", k, fmt(stat(k, "plain", "", 0.5), "%.1f"))
+        for (j = 1; j <= 3; j++) line = line sprintf(" %9s", has(others[j]) ? fmt(stat(k, others[j], "", 0.5), "%.1f") : "-")
+        for (j = 1; j <= 3; j++) line = line sprintf(" %9s", has(others[j]) ? fmt(stat(k, others[j], "diff", 0.5), "%.1f") : "-")
+        print line }
+    }
+    if (m > 0) {
+      printf "%-20s %9s %9s %9s %9s %11s %11s %11s\n", "throughput", "plain /s", "shim /s", "empty /s", "kernel /s",
+             "shim", "empty", "kernel"
+      for (i = 1; i <= m; i++) { k = rate[i]
+        line = sprintf("%-20s %9s", k, fmt(stat(k, "plain", "", 0.5), "%.0f"))
+        for (j = 1; j <= 3; j++) line = line sprintf(" %9s", has(others[j]) ? fmt(stat(k, others[j], "", 0.5), "%.0f") : "-")
+        quart = sprintf("%-20s %39s", "  quartiles", ""); notch = sprintf("%-20s %39s", "  median +-", "")
+        for (j = 1; j <= 3; j++) {
+          s = others[j]; med = has(s) ? stat(k, s, "ratio", 0.5) : ""
+          line = line sprintf(" %11s", fmt(med, "%.3f"))
+          if (med == "") { quart = quart sprintf(" %11s", "-"); notch = notch sprintf(" %11s", "-"); continue }
+          q1 = stat(k, s, "ratio", 0.25); q3 = stat(k, s, "ratio", 0.75)
+          quart = quart sprintf(" %11s", sprintf("%.3f-%.3f", q1, q3))
+          notch = notch sprintf(" %11s", sprintf("%.3f", 1.58 * (q3 - q1) / sqrt(cnt[k, s])))
+        }
+        print line; print quart; print notch }
+      print "(ratios: median over the rounds of side / plain in the same round; quartiles of those ratios;"
+      print " median +-: 1.58 IQR / sqrt(rounds), ~95 % interval of the median. Targets: loop and udp, shim"
+      print " and kernel >= 0.98 of plain; empty = the floor: the kernel cost of any program on these hooks)"
+    }
   }' "$RUN/results"

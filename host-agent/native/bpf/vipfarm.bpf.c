@@ -30,7 +30,8 @@
  * cut (its last byte matched by a literal, '?' or set element).
  *
  * Per socket: a socket that has storage keeps its first caller's session lookup under the rules epoch
- * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups.
+ * (`begin`), so a socket that keeps sending pays neither the ancestor walk nor the lookups; a
+ * datagram to 127.0.0.1 from such a socket takes a short path from that cache (`send_localhost`).
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_core_read.h>
@@ -272,7 +273,7 @@ static __always_inline int cache_for(const struct vfb_sock *st, __u64 now, const
  * another session keeps it until the next epoch). Not keyed by the caller's cgroup id because
  * that is one more helper call (~35 ns here) on every datagram.
  */
-static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
+static __always_inline int begin_at(struct hook *h, __u64 now, struct vfb_sock *st) {
   h->s = 0;
   h->st = 0;
   h->cgroup_id = 0;
@@ -281,11 +282,6 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
   h->loopback4 = 0;
   h->session_flags = 0;
   h->n_ports = 0;
-  __u32 zero = 0;
-  __u64 *ep = bpf_map_lookup_elem(&epoch, &zero);
-  __u64 now = ep ? *ep : 0; /* read before the lookup: a `set` after it makes a new epoch */
-  struct bpf_sock *sk = ctx->sk;
-  struct vfb_sock *st = sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
   h->st = st;
   __u64 comm[VFB_COMM_LEN / 8] = {0, 0};
   if (st && st->by_name) bpf_get_current_comm(comm, sizeof comm);
@@ -328,6 +324,24 @@ static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
     st->epoch = now;
   }
   return s != 0;
+}
+
+/* The rules epoch now; read before the session lookup: a `set` after it makes a new epoch. */
+static __always_inline __u64 epoch_now(void) {
+  __u32 zero = 0;
+  __u64 *ep = bpf_map_lookup_elem(&epoch, &zero);
+  return ep ? *ep : 0;
+}
+
+/* The socket's storage if it has one (no allocation). */
+static __always_inline struct vfb_sock *sock_storage(struct bpf_sock_addr *ctx) {
+  struct bpf_sock *sk = ctx->sk;
+  return sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
+}
+
+static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
+  __u64 now = epoch_now();
+  return begin_at(h, now, sock_storage(ctx));
 }
 
 /* The session's entry (NULL when it went away since the socket's cache was made). */
@@ -414,17 +428,9 @@ static __always_inline void write6(struct bpf_sock_addr *ctx, const __u32 *a) {
   ctx->user_ip6[3] = a[3];
 }
 
-/* Remembers, for the way back, that the kernel holds `real` where the program used `shown`. */
-static __always_inline void remember(struct bpf_sock_addr *ctx, struct hook *h, __u32 which,
-                                     const __u32 *real, const __u32 *shown) {
-  struct vfb_sock *st = h->st;
-  if (!st) {
-    struct bpf_sock *sk = ctx->sk;
-    if (!sk) return;
-    st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-    if (!st) return;
-    h->st = st;
-  }
+/* Notes in the socket's storage that the kernel holds `real` where the program used `shown`. */
+static __always_inline void note(struct vfb_sock *st, __u32 which, const __u32 *real,
+                                 const __u32 *shown) {
   struct vfb_addrs *m = &st->m;
   if ((m->flags & which) && which == VFB_S_REMOTE && same6(m->remote_real, real) &&
       same6(m->remote_shown, shown)) {
@@ -438,6 +444,20 @@ static __always_inline void remember(struct bpf_sock_addr *ctx, struct hook *h, 
     __builtin_memcpy(m->remote_shown, shown, 16);
   }
   m->flags |= which;
+}
+
+/* Remembers, for the way back, that the kernel holds `real` where the program used `shown`. */
+static __always_inline void remember(struct bpf_sock_addr *ctx, struct hook *h, __u32 which,
+                                     const __u32 *real, const __u32 *shown) {
+  struct vfb_sock *st = h->st;
+  if (!st) {
+    struct bpf_sock *sk = ctx->sk;
+    if (!sk) return;
+    st = bpf_sk_storage_get(&socks, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+    if (!st) return;
+    h->st = st;
+  }
+  note(st, which, real, shown);
 }
 
 /* The caller may not reach `addr` (a v4-mapped or IPv6 loopback of another isolated session). */
@@ -565,21 +585,20 @@ enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
  * One IPv4 destination/bind address `ip` (from an AF_INET socket, or v4-mapped on an AF_INET6
  * one: v6 != 0). Returns the hook's verdict.
  */
-static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, __u32 ip, int v6) {
-  struct hook h;
-  int in_session = begin(ctx, &h);
+static __always_inline int rewrite4_in(struct bpf_sock_addr *ctx, enum call call, __u32 ip, int v6,
+                                       struct hook *h, int in_session) {
   __u32 a[4], real[4], shown[4];
   if (call != CALL_BIND && is_127(ip) && ip != LOCALHOST4) {
     mapped(a, ip);
-    if (refused(&h, a)) return refuse(ECONNREFUSED);
+    if (refused(h, a)) return refuse(ECONNREFUSED);
   } else if (call == CALL_BIND && is_127(ip) && ip != LOCALHOST4) {
     mapped(a, ip);
-    if (refused(&h, a)) return refuse(EACCES);
+    if (refused(h, a)) return refuse(EACCES);
   }
-  if (!in_session || !stream_or_dgram(ctx) || port_excluded(&h, ctx->user_port)) return 1;
+  if (!in_session || !stream_or_dgram(ctx) || port_excluded(h, ctx->user_port)) return 1;
 
   __u32 target;
-  if (ip == LOCALHOST4 && localhost_target(&h, &target)) {
+  if (ip == LOCALHOST4 && localhost_target(h, &target)) {
     if (v6) ctx->user_ip6[3] = target;
     else ctx->user_ip4 = target;
     mapped(real, target);
@@ -588,26 +607,26 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
        call), and so does a TCP peer whose listener was bound as 127.0.0.1. A datagram socket that
        sends or is bound gets it anyway: its cache and memory spare that lookup per datagram. */
     int dgram = ctx->type == SOCK_DGRAM;
-    int keep = call == CALL_SEND || target != h.loopback4 || (call == CALL_BIND && dgram);
+    int keep = call == CALL_SEND || target != h->loopback4 || (call == CALL_BIND && dgram);
     if (keep && call == CALL_CONNECT && ctx->type == SOCK_STREAM) keep = !listener_shows(ctx, real, shown);
-    if (keep && call == CALL_BIND) remember(ctx, &h, VFB_S_LOCAL, real, shown);
-    if (keep) remember(ctx, &h, VFB_S_REMOTE, real, shown);
+    if (keep && call == CALL_BIND) remember(ctx, h, VFB_S_LOCAL, real, shown);
+    if (keep) remember(ctx, h, VFB_S_REMOTE, real, shown);
     if (call == CALL_CONNECT && dgram && (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
       if (v6) bind_source6(ctx, real);
       else bind_source4(ctx, target);
-      if (keep) remember(ctx, &h, VFB_S_LOCAL, real, shown);
+      if (keep) remember(ctx, h, VFB_S_LOCAL, real, shown);
     }
     return 1;
   }
-  if (!(h.flags & VFB_P_VIP)) return 1;
-  __u32 vip = h.vip;
+  if (!(h->flags & VFB_P_VIP)) return 1;
+  __u32 vip = h->vip;
   if (call == CALL_BIND) {
     mapped(a, ip);
-    if (ip == 0 || is_host(&h, a)) {
+    if (ip == 0 || is_host(h, a)) {
       if (v6) ctx->user_ip6[3] = vip;
       else ctx->user_ip4 = vip;
       mapped(real, vip);
-      remember(ctx, &h, VFB_S_LOCAL, real, a);
+      remember(ctx, h, VFB_S_LOCAL, real, a);
     }
     return 1;
   }
@@ -630,6 +649,46 @@ static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, _
     }
   }
   return 1;
+}
+
+static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, __u32 ip, int v6) {
+  struct hook h;
+  int in_session = begin(ctx, &h);
+  return rewrite4_in(ctx, call, ip, v6, &h, in_session);
+}
+
+/*
+ * sendmsg to 127.0.0.1 (or ::ffff:127.0.0.1 on a dual-stack socket) from a socket whose cached
+ * session lookup is valid (begin()'s cache, same checks): what rewrite4_in() does for it, from the
+ * cache alone, in a few instructions. That is every datagram of a socket that keeps sending to
+ * 127.0.0.1 after its first one. Sessions with excluded ports (the list is in the session entry)
+ * and anything else take the general path, which gets the epoch and storage read here.
+ */
+static __always_inline int send_localhost(struct bpf_sock_addr *ctx, int v6) {
+  __u64 now = epoch_now();
+  struct vfb_sock *st = sock_storage(ctx);
+  __u64 comm[VFB_COMM_LEN / 8] = {0, 0};
+  if (st && st->by_name) bpf_get_current_comm(comm, sizeof comm);
+  if (st && cache_for(st, now, comm)) {
+    __u64 session_cgroup = st->session_cgroup;
+    __u32 flags = st->cache_flags, vip = st->vip4, loopback4 = st->loopback4, n_ports = st->n_ports;
+    barrier();
+    if (cache_for(st, now, comm) && n_ports == 0 && stream_or_dgram(ctx)) {
+      /* rewrite4_in: not in a session, or 127.0.0.1 not rewritten for this program: unchanged */
+      if (session_cgroup == 0 || !(flags & VFB_P_LOOPBACK)) return 1;
+      __u32 target = (flags & VFB_P_VIP) && !(flags & VFB_P_PREFER) ? vip : loopback4;
+      if (v6) ctx->user_ip6[3] = target;
+      else ctx->user_ip4 = target;
+      __u32 real[4], shown[4];
+      mapped(real, target);
+      mapped(shown, LOCALHOST4);
+      note(st, VFB_S_REMOTE, real, shown);
+      return 1;
+    }
+  }
+  struct hook h;
+  int in_session = begin_at(&h, now, st);
+  return rewrite4_in(ctx, CALL_SEND, LOCALHOST4, v6, &h, in_session);
 }
 
 /* IPV6_V6ONLY is set (or cannot be read: then ::ffff:V is not risked). */
@@ -678,7 +737,10 @@ static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, c
 static __always_inline int rewrite6_entry(struct bpf_sock_addr *ctx, enum call call) {
   __u32 a[4];
   read6(ctx, a);
-  if (is_mapped(a)) return rewrite4(ctx, call, a[3], 1);
+  if (is_mapped(a)) {
+    if (call == CALL_SEND && a[3] == LOCALHOST4) return send_localhost(ctx, 1);
+    return rewrite4(ctx, call, a[3], 1);
+  }
   return rewrite6(ctx, call, a);
 }
 
@@ -695,7 +757,11 @@ SEC("cgroup/connect6")
 int vf_connect6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_CONNECT); }
 
 SEC("cgroup/sendmsg4")
-int vf_sendmsg4(struct bpf_sock_addr *ctx) { return rewrite4(ctx, CALL_SEND, ctx->user_ip4, 0); }
+int vf_sendmsg4(struct bpf_sock_addr *ctx) {
+  __u32 ip = ctx->user_ip4;
+  if (ip == LOCALHOST4) return send_localhost(ctx, 0);
+  return rewrite4(ctx, CALL_SEND, ip, 0);
+}
 
 SEC("cgroup/sendmsg6")
 int vf_sendmsg6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_SEND); }
@@ -712,22 +778,24 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
   struct bpf_sock *sk = ctx->sk;
   int done = 0;
   if (sk) {
-    struct vfb_addrs m;
-    m.flags = 0;
+    /* the socket's own storage read in place; a listener's is copied */
+    struct vfb_addrs lm;
+    lm.flags = 0;
+    const struct vfb_addrs *m = &lm;
     struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
-    if (st) __builtin_memcpy(&m, &st->m, sizeof m);
-    else listener_view(ctx, sk, &m);
-    if (local && (m.flags & VFB_S_LOCAL) && same6(m.local_real, a)) {
+    if (st) m = &st->m;
+    else listener_view(ctx, sk, &lm);
+    if (local && (m->flags & VFB_S_LOCAL) && same6(m->local_real, a)) {
       /* A connection accepted on a wildcard listener really came to V: shown as it is. */
-      if (!(is_any6(m.local_shown) || (is_mapped(m.local_shown) && m.local_shown[3] == 0)) ||
+      if (!(is_any6(m->local_shown) || (is_mapped(m->local_shown) && m->local_shown[3] == 0)) ||
           sk->dst_port == 0) {
-        __builtin_memcpy(a, m.local_shown, 16);
+        __builtin_memcpy(a, m->local_shown, 16);
         done = 1;
       } else {
         return 1;
       }
-    } else if (!local && (m.flags & VFB_S_REMOTE) && same6(m.remote_real, a)) {
-      __builtin_memcpy(a, m.remote_shown, 16);
+    } else if (!local && (m->flags & VFB_S_REMOTE) && same6(m->remote_real, a)) {
+      __builtin_memcpy(a, m->remote_shown, 16);
       done = 1;
     } else if (!local && !st && sk->type == SOCK_STREAM) {
       /* a client without storage: its peer's listener bound as 127.0.0.1 (listener_shows) */

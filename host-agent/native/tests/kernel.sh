@@ -309,6 +309,24 @@ expect "per-program VIP: a cut 15-byte name matches a glob running on past the c
 expect "per-program VIP: other programs keep the session's VIP" "$l" "*127.100.32.1:$X *"
 expect "an excluded port is never rewritten (the preload's 127.0.0.1:P is in the way)" \
   "$(run_in "$PARENT/s32" "$STATIC" connect tcp 4 127.0.0.1 "$Q" | tail -1)" "reply pc31"
+# The datagram short path (sendmsg to 127.0.0.1 from a socket whose cached lookup is valid) must
+# still leave an excluded port alone: the first datagram (to another port) gives the socket its
+# storage, the next fills its cache, the ones after find it valid. python3 is no program-vip match.
+start uq "$PARENT/other" "$STATIC" serve udp 4 127.0.0.1 "$Q" uq > /dev/null
+UDPX='import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(2)
+s.sendto(b"x", ("127.0.0.1", int(sys.argv[2])))
+out = []
+for i in range(3):
+    s.sendto(b"x", ("127.0.0.1", int(sys.argv[1])))
+    try:
+        out.append(s.recv(100).decode())
+    except OSError as e:
+        out.append(type(e).__name__)
+print(" ".join(out))'
+expect "UDP to an excluded port stays untouched on a socket with a valid cache (short path)" \
+  "$(run_in "$PARENT/s32" python3 -c "$UDPX" "$Q" "$(port)")" "uq uq uq"
 "$BPF" set --pin "$PIN" --cgroup "$PARENT/s32" --rules "$TMP/run/sessions/32.rules"
 
 # ---- loopback isolation -----------------------------------------------------------------------

@@ -44,6 +44,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -51,6 +52,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -723,7 +725,7 @@ public final class HazelcastAllocationService implements AllocationService {
         steps = blockSteps(pool, request);
       }
       BlockProcessors.QueryLeases op = new BlockProcessors.QueryLeases(filter, now);
-      return LeasePager.page(steps, request, keys -> blocks.executeOnKeys(keys, op));
+      return LeasePager.page(steps, request, keys -> readBlocks(keys, op));
     });
   }
 
@@ -791,7 +793,48 @@ public final class HazelcastAllocationService implements AllocationService {
     for (String name : pool == null ? pools.keySet() : Set.of(pool)) {
       keys.add(new BlockKey(name, AddressBlock.numberOf(bits)));
     }
-    return keys.isEmpty() ? Map.of() : blocks.executeOnKeys(keys, op);
+    return readBlocks(keys, op);
+  }
+
+  /** At most this many block reads of one query in flight at once. */
+  static final int READS_IN_FLIGHT = 256;
+
+  /**
+   * The matching live leases of the given blocks (blocks with none left out), with one entry
+   * operation per block, all in flight at once (up to {@link #READS_IN_FLIGHT}); blocking. Not
+   * {@code executeOnKeys}: that one goes through a partition-iterating operation per member, whose
+   * fixed cost (measured on one member: about 300 us of CPU for a single key, 3.5 ms for 100 keys
+   * against 1.3 ms with one operation per key) was most of a host's page.
+   */
+  private Map<BlockKey, Leases> readBlocks(Set<BlockKey> keys, BlockProcessors.QueryLeases op) {
+    return readBlocks(keys, op, READS_IN_FLIGHT);
+  }
+
+  /** {@link #readBlocks(Set, BlockProcessors.QueryLeases)} with at most {@code window} reads in flight. */
+  Map<BlockKey, Leases> readBlocks(Set<BlockKey> keys, BlockProcessors.QueryLeases op, int window) {
+    if (keys.isEmpty()) {
+      return Map.of();
+    }
+    Map<BlockKey, Leases> out = new HashMap<>();
+    List<BlockKey> sent = new ArrayList<>(Math.min(keys.size(), window));
+    List<CompletableFuture<Leases>> replies = new ArrayList<>(Math.min(keys.size(), window));
+    Iterator<BlockKey> next = keys.iterator();
+    while (next.hasNext()) {
+      while (next.hasNext() && sent.size() < window) {
+        BlockKey key = next.next();
+        sent.add(key);
+        replies.add(blocks.submitToKey(key, op).toCompletableFuture());
+      }
+      for (int i = 0; i < sent.size(); i++) {
+        Leases leases = replies.get(i).join();
+        if (leases != null) {
+          out.put(sent.get(i), leases);
+        }
+      }
+      sent.clear();
+      replies.clear();
+    }
+    return out;
   }
 
   /**
@@ -836,7 +879,7 @@ public final class HazelcastAllocationService implements AllocationService {
         keys.add(new BlockKey(keyPool, AddressBlock.numberOf(e.getValue().address)));
       }
     }
-    return keys.isEmpty() ? Map.of() : blocks.executeOnKeys(keys, op);
+    return readBlocks(keys, op);
   }
 
   @Override

@@ -4,6 +4,7 @@ import static io.vipfarm.allocation.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
@@ -16,7 +17,11 @@ import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.LeaseRef;
 import io.vipfarm.api.model.PoolSpec;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
@@ -110,6 +115,27 @@ class LeasePageTest {
         .hasSize(1);
     assertThat(walk(new AllocationQuery("nobody", null, null, null, null), 10)).isEmpty();
     assertThat(walk(new AllocationQuery(null, null, null, null, "not-an-address"), 10)).isEmpty();
+  }
+
+  @Test
+  @DisplayName("block reads in windows (one operation per block) give what executeOnKeys gives, for every block")
+  void blockReadsInWindows() {
+    IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+    Set<BlockKey> keys = new LinkedHashSet<>(blocks.keySet());
+    assertThat(keys).hasSizeGreaterThan(3);
+    // a key with no block at all is left out, like a block with no match
+    keys.add(new BlockKey("page-a", 1 << 20));
+    for (LeaseFilter filter : List.of(new LeaseFilter(null, null, null, null), new LeaseFilter("h1", null, null, null),
+        new LeaseFilter("nobody", null, null, null))) {
+      BlockProcessors.QueryLeases op = new BlockProcessors.QueryLeases(filter, System.currentTimeMillis());
+      Map<BlockKey, List<HeldLease>> expected = new HashMap<>();
+      blocks.executeOnKeys(keys, op).forEach((key, leases) -> expected.put(key, leases.leases));
+      for (int window : new int[] {1, 3, keys.size() - 1, keys.size(), 1000}) {
+        Map<BlockKey, List<HeldLease>> read = new HashMap<>();
+        service.readBlocks(keys, op, window).forEach((key, leases) -> read.put(key, leases.leases));
+        assertThat(read).as("%s, window %d", filter, window).isEqualTo(expected);
+      }
+    }
   }
 
   @Test

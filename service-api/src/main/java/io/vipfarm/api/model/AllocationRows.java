@@ -89,7 +89,13 @@ public final class AllocationRows {
         && value.charAt(plain) != '\\') {
       plain++;
     }
-    out.append(value, 0, plain); // the usual case: nothing to escape, one copy
+    if (plain == value.length()) {
+      // the usual case, nothing to escape: append(String) copies the bytes at once, where
+      // append(CharSequence, start, end) reads the string one checked charAt at a time
+      out.append(value).append('"');
+      return;
+    }
+    out.append(value, 0, plain);
     for (int i = plain; i < value.length(); i++) {
       char c = value.charAt(i);
       if (c == '"' || c == '\\') {

@@ -20,9 +20,9 @@ class AllocationRowsTest {
   void rowIsJson() {
     String odd = "q\"b\\s\u0001\n\tü€";
     StringBuilder out = new StringBuilder();
-    AllocationRows.append(out, "127.0.0.9", "p", odd, "7", null, odd, 1_893_553_445_000L);
+    AllocationRows.append(out, "127.0.0.9", "p", odd, "7ü€", null, odd, 1_893_553_445_000L);
     assertThat(new JsonObject(out.toString())).isEqualTo(new JsonObject()
-        .put("address", "127.0.0.9").put("pool", "p").put("host", odd).put("sessionId", "7").putNull("program")
+        .put("address", "127.0.0.9").put("pool", "p").put("host", odd).put("sessionId", "7ü€").putNull("program")
         .put("user", odd).put("expiresAt", "2030-01-02T03:04:05Z"));
     assertThat(out.toString()).startsWith("{\"address\":\"127.0.0.9\",\"pool\":\"p\",\"host\":");
   }

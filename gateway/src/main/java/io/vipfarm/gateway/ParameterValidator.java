@@ -12,8 +12,6 @@ import io.vertx.openapi.validation.ValidatorException;
 import io.vertx.openapi.validation.impl.RequestParameterImpl;
 import io.vertx.openapi.validation.impl.RequestValidatorImpl;
 import io.vertx.openapi.validation.transformer.FormTransformer;
-import io.vertx.openapi.validation.transformer.LabelTransformer;
-import io.vertx.openapi.validation.transformer.MatrixTransformer;
 import io.vertx.openapi.validation.transformer.ParameterTransformer;
 import io.vertx.openapi.validation.transformer.SimpleTransformer;
 import java.util.EnumMap;
@@ -35,6 +33,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * </ul>
  *
  * A value the cached validator refuses goes through the library's own path, so errors read the same.
+ * Only the styles the contract uses (form for queries, simple for paths and headers, by default) take
+ * this path; any other style goes through the library as it is.
  */
 final class ParameterValidator extends RequestValidatorImpl {
   private final Map<Style, ParameterTransformer> transformers = new EnumMap<>(Style.class);
@@ -43,8 +43,6 @@ final class ParameterValidator extends RequestValidatorImpl {
   ParameterValidator(Vertx vertx, OpenAPIContract contract) {
     super(vertx, contract);
     transformers.put(Style.SIMPLE, new PlainStrings.Simple());
-    transformers.put(Style.LABEL, new PlainStrings.Label());
-    transformers.put(Style.MATRIX, new PlainStrings.Matrix());
     transformers.put(Style.FORM, new PlainStrings.Form());
   }
 
@@ -92,20 +90,6 @@ final class ParameterValidator extends RequestValidatorImpl {
     }
 
     static final class Simple extends SimpleTransformer {
-      @Override
-      public Object transformPrimitive(Parameter parameter, String raw) {
-        return plain(parameter, raw) ? raw : super.transformPrimitive(parameter, raw);
-      }
-    }
-
-    static final class Label extends LabelTransformer {
-      @Override
-      public Object transformPrimitive(Parameter parameter, String raw) {
-        return plain(parameter, raw) ? raw : super.transformPrimitive(parameter, raw);
-      }
-    }
-
-    static final class Matrix extends MatrixTransformer {
       @Override
       public Object transformPrimitive(Parameter parameter, String raw) {
         return plain(parameter, raw) ? raw : super.transformPrimitive(parameter, raw);

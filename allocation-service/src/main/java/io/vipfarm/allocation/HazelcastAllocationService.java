@@ -336,7 +336,8 @@ public final class HazelcastAllocationService implements AllocationService {
     boolean indexRead;
     int hops;
     boolean refreshed;
-    boolean createdBlock;
+    /** The block this acquire last made exist ({@link #ensureBlock}), or -1; a GONE from it again ends the acquire. */
+    int ensuredBlock = -1;
 
     Acquire(String pool, LeaseHolder holder, String user, long now) {
       this.pool = pool;
@@ -429,7 +430,11 @@ public final class HazelcastAllocationService implements AllocationService {
       return grant(key, state.record().incarnation(), new BlockProcessors.Grant(holder, user, preferred), now)
           .compose(reply -> {
             settleExpired(pool, number, reply);
-            state.hints().update(number, reply.free());
+            if (!reply.is(Outcome.GONE)) {
+              // (a missing block keeps the count the hints took on account: the acquires that meet it
+              // wait for its creation instead of each moving on to claim the next block)
+              state.hints().update(number, reply.free());
+            }
             return switch (reply.outcome()) {
               case GRANTED -> bind(reply.lease());
               case FULL -> tryBlock(nextBlock(), null);
@@ -439,30 +444,13 @@ public final class HazelcastAllocationService implements AllocationService {
           });
     }
 
-    /** The block does not exist (or is foreign or retired): claim it on the pool record, create it, try again. */
+    /** The block does not exist (or is foreign or retired): make it exist, try again. */
     private Future<HeldLease> claimThenRetry(int number, Integer preferred) {
-      if (createdBlock) {
-        return Future.failedFuture(unknownOrDeleting());
+      if (number == ensuredBlock) {
+        return Future.failedFuture(unknownOrDeleting(pool));
       }
-      return async(pools.submitToKey(pool, OnRecord.claim(state.record().incarnation(), number)))
-          .compose(record -> {
-            if (record == null) {
-              known.remove(pool);
-              return Future.failedFuture(unknownOrDeleting());
-            }
-            return async(blocks.submitToKey(new BlockKey(pool, number), new BlockProcessors.Create(record, number, now)));
-          })
-          .compose(created -> {
-            if (created.reply.is(Outcome.GONE)) {
-              return Future.failedFuture(unknownOrDeleting());
-            }
-            createdBlock = created.reply.is(Outcome.CREATED);
-            return tryBlock(number, preferred);
-          });
-    }
-
-    private VipfarmException unknownOrDeleting() {
-      return new VipfarmException(ErrorType.UNKNOWN_POOL, "no pool named '" + pool + "' (or it is being deleted)");
+      ensuredBlock = number;
+      return ensureBlock(pool, state.record().incarnation(), number, now).compose(v -> tryBlock(number, preferred));
     }
 
     /** No address for a new grant; a key that already holds a lease still gets it back, so the index decides first. */
@@ -498,23 +486,9 @@ public final class HazelcastAllocationService implements AllocationService {
                       : Future.failedFuture(new VipfarmException(ErrorType.CONFLICT,
                           "a concurrent request for " + holder + " changed its lease; try again")));
             }
-            return (createdBlock ? verifyPoolStillThere(granted) : Future.succeededFuture(granted)).map(lease -> {
-              emit(LeaseEvents.lease(VipfarmEvent.LEASE_GRANTED, pool, lease));
-              return lease;
-            });
+            emit(LeaseEvents.lease(VipfarmEvent.LEASE_GRANTED, pool, granted));
+            return Future.succeededFuture(granted);
           });
-    }
-
-    /** After creating a block: if the pool was deleted meanwhile, give the lease back and say so. */
-    private Future<HeldLease> verifyPoolStillThere(HeldLease granted) {
-      return async(pools.submitToKey(pool, new ReadRecord())).compose(record -> {
-        if (record != null && record.incarnation() == state.record().incarnation() && !record.retiring()) {
-          return Future.succeededFuture(granted);
-        }
-        return onLease(state, LeaseAction.RELEASE, holder, granted.address(), granted.fence(), now)
-            .compose(r -> async(index.submitToKey(indexKey, new LeaseIndex.Unbind(granted.fence()))))
-            .compose(r -> Future.failedFuture(unknownOrDeleting()));
-      });
     }
   }
 
@@ -531,6 +505,70 @@ public final class HazelcastAllocationService implements AllocationService {
   }
 
   private final Map<GrantTarget, GrantQueue> grantQueues = new ConcurrentHashMap<>();
+
+  /** The block creations of this member in flight, shared by the acquires that wait for them. */
+  private final Map<GrantTarget, Future<Void>> creations = new ConcurrentHashMap<>();
+
+  /**
+   * Makes a missing block exist: claims it on the pool record, creates it, and when this member created
+   * it, reads the record again. The acquires of this member that meet the same missing block share one
+   * creation: a fast-filling pool sends every acquire in flight to the next new block, and each used to
+   * claim and create it itself (0.86 pool record reads per acquire, measured with 64 in flight).
+   *
+   * <p>The read after the creation is what keeps a deleted pool from coming back: a claim made just
+   * before a delete began may create its block after the delete's sweep has dropped the pool's blocks.
+   * A record still there, of the same incarnation and not retiring, means any later delete retires this
+   * block with the others (it is claimed), and refuses while it holds leases; otherwise the acquire fails.
+   */
+  private Future<Void> ensureBlock(String pool, long incarnation, int number, long now) {
+    GrantTarget target = new GrantTarget(new BlockKey(pool, number), incarnation);
+    Promise<Void> mine = Promise.promise();
+    Future<Void> shared = creations.putIfAbsent(target, mine.future());
+    if (shared != null) {
+      return shared;
+    }
+    createBlock(pool, incarnation, number, now).onComplete(done -> {
+      creations.remove(target, mine.future());
+      mine.handle(done);
+    });
+    return mine.future();
+  }
+
+  private Future<Void> createBlock(String pool, long incarnation, int number, long now) {
+    BlockKey key = new BlockKey(pool, number);
+    return async(pools.submitToKey(pool, OnRecord.claim(incarnation, number))).compose(claimed -> {
+      if (claimed == null) {
+        known.remove(pool);
+        return Future.failedFuture(unknownOrDeleting(pool));
+      }
+      return async(blocks.submitToKey(key, new BlockProcessors.Create(claimed, number, now)))
+          .compose(created -> switch (created.reply.outcome()) {
+            case GONE -> Future.failedFuture(unknownOrDeleting(pool));
+            case CREATED -> confirmCreated(key, claimed, now);
+            default -> Future.succeededFuture(); // another acquire created it, and confirms it
+          });
+    });
+  }
+
+  /** The read after a creation (see {@link #ensureBlock}). */
+  private Future<Void> confirmCreated(BlockKey key, PoolRecord claimed, long now) {
+    return async(pools.submitToKey(key.pool(), new ReadRecord())).compose(record -> {
+      if (record != null && record.incarnation() == claimed.incarnation() && !record.retiring()) {
+        return Future.succeededFuture();
+      }
+      if (record != null && record.incarnation() == claimed.incarnation()) {
+        return Future.failedFuture(unknownOrDeleting(key.pool())); // retiring: the delete's sweep retires the block
+      }
+      // the delete is over and sweeps no more: drop the block this member brought back (only this
+      // incarnation's; it holds no lease, as the acquires waiting for it fail here)
+      return async(blocks.submitToKey(key, new BlockProcessors.Admin(AdminAction.DROP, claimed, now)))
+          .compose(dropped -> Future.failedFuture(unknownOrDeleting(key.pool())));
+    });
+  }
+
+  private static VipfarmException unknownOrDeleting(String pool) {
+    return new VipfarmException(ErrorType.UNKNOWN_POOL, "no pool named '" + pool + "' (or it is being deleted)");
+  }
 
   /**
    * Grants an address of the block, or answers FULL or GONE for it. At most one allocate operation of

@@ -5,10 +5,13 @@ import static io.vipfarm.allocation.Await.result;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.instance.impl.HazelcastInstanceProxy;
 import com.hazelcast.map.IMap;
+import com.hazelcast.spi.impl.operationservice.impl.OperationServiceImpl;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vipfarm.api.ErrorType;
+import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.ConsistencyReport;
 import io.vipfarm.api.model.ConsistencyReport.Anomaly;
@@ -151,6 +154,109 @@ class BlockAllocationServiceTest {
       assertThat(failure(service.acquire(request("full16", "more" + i, null))).type()).isEqualTo(ErrorType.POOL_EXHAUSTED);
       assertThat(System.nanoTime() - t).as("exhausted answer time on a full /16").isLessThan(5_000_000_000L);
     }
+  }
+
+  @Test
+  @DisplayName("acquires that meet the same new block at once share its creation instead of each claiming and creating it")
+  void newBlockCreatedOnce() {
+    result(service.putPool(new PoolSpec("burst", "127.127.0.0/16", null, null, 600)));
+    long before = executedOperations();
+    // 64 acquires in flight for a while, as in a burst of logins: each that meets a missing block waits
+    // for the one creation of it instead of claiming and creating it itself
+    List<Future<List<Lease>>> chains = new ArrayList<>();
+    for (int c = 0; c < 64; c++) {
+      chains.add(acquireInTurn("burst", "c" + c + "-", 32, new ArrayList<>()));
+    }
+    List<Lease> leases = new ArrayList<>();
+    result(Future.all(chains)).<List<Lease>>list().forEach(leases::addAll);
+    double perAcquire = (executedOperations() - before) / (double) leases.size();
+    // measured: 1.13 (a bind each, the grants batched per block, ~3 operations per block created);
+    // 1.83-1.91 when every acquire that met a missing block claimed and created it itself
+    assertThat(perAcquire).as("Hazelcast operations per acquire").isLessThan(1.5);
+    assertThat(leases).hasSize(64 * 32).extracting(Lease::address).doesNotHaveDuplicates();
+    assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("burst")).isEmpty();
+  }
+
+  @Test
+  @DisplayName("a pool deleted while acquires create its blocks: refused while a lease lives, and nothing of it outlives a delete that succeeded")
+  void deleteWhileBlocksAreCreated() {
+    IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+    for (int round = 0; round < 30; round++) {
+      String name = "doomed" + round;
+      // the same range every round: the next round's pool can only be created once this one is gone
+      result(service.putPool(new PoolSpec(name, "127.128.0.0/16", null, null, 600)));
+      List<Future<Lease>> acquires = new ArrayList<>();
+      for (int i = 0; i < 64; i++) {
+        acquires.add(service.acquire(request(name, "d" + i, null)));
+      }
+      java.util.Set<Future<Lease>> released = new java.util.HashSet<>();
+      int attempts = 0;
+      while (true) {
+        Future<Void> deleted = service.deletePool(name);
+        if (result(deleted.transform(Future::succeededFuture)).succeeded()) {
+          break;
+        }
+        assertThat(failure(deleted).type()).isEqualTo(ErrorType.POOL_IN_USE);
+        assertThat(++attempts).as("delete attempts").isLessThan(200);
+        for (Future<Lease> acquire : acquires) {
+          if (acquire.succeeded() && released.add(acquire)) {
+            result(service.release(LeaseRef.of(acquire.result())));
+          }
+        }
+      }
+      result(Future.join(acquires).otherwiseEmpty());
+      // a lease granted after the delete that it did not refuse would be on a block brought back
+      assertThat(acquires).filteredOn(Future::succeeded).allMatch(released::contains);
+      assertThat(acquires).filteredOn(Future::failed)
+          .allSatisfy(f -> assertThat(((VipfarmException) f.cause()).type()).isEqualTo(ErrorType.UNKNOWN_POOL));
+      String pool = name;
+      assertThat(blocks.keySet()).filteredOn(k -> k.pool().equals(pool)).as("blocks left of " + pool).isEmpty();
+    }
+  }
+
+  @Test
+  @DisplayName("a block created after the delete it was claimed before has ended is dropped again, and its acquire fails")
+  void blockBroughtBackIsDropped() throws Exception {
+    // the service under test sees the real member through a proxy that, at its first block creation,
+    // lets a second service (its own Vert.x, the same member) delete the pool in full first: a claim
+    // made just before a delete began, whose creation arrives after the delete's sweep
+    Vertx other = Vertx.vertx();
+    HazelcastAllocationService deleter = new HazelcastAllocationService(other, hazelcast, e -> { }, System::currentTimeMillis);
+    java.util.concurrent.atomic.AtomicBoolean once = new java.util.concurrent.atomic.AtomicBoolean();
+    HazelcastInstance delayed = BeforeCreate.proxy(hazelcast, () -> {
+      if (once.compareAndSet(false, true)) {
+        result(deleter.deletePool("late"));
+      }
+    });
+    HazelcastAllocationService late = new HazelcastAllocationService(vertx, delayed, e -> { }, System::currentTimeMillis);
+    try {
+      result(late.putPool(new PoolSpec("late", "127.129.0.0/24", null, null, 600)));
+      assertThat(failure(late.acquire(request("late", "s", null))).type()).isEqualTo(ErrorType.UNKNOWN_POOL);
+      assertThat(once).isTrue();
+      IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+      assertThat(blocks.keySet()).filteredOn(k -> k.pool().equals("late")).isEmpty();
+      // the range is free again
+      result(service.putPool(new PoolSpec("after-late", "127.129.0.0/24", null, null, 600)));
+      assertThat(result(service.acquire(request("after-late", "s", null))).address()).startsWith("127.129.0.");
+    } finally {
+      result(other.close());
+    }
+  }
+
+  private static Future<List<Lease>> acquireInTurn(String pool, String prefix, int count, List<Lease> done) {
+    if (done.size() == count) {
+      return Future.succeededFuture(done);
+    }
+    return service.acquire(request(pool, prefix + done.size(), null)).compose(lease -> {
+      done.add(lease);
+      return acquireInTurn(pool, prefix, count, done);
+    });
+  }
+
+  /** Hazelcast operations this member has run (internal, but the one count that covers entry processors). */
+  private static long executedOperations() {
+    return ((OperationServiceImpl) ((HazelcastInstanceProxy) hazelcast).getOriginal().node.getNodeEngine()
+        .getOperationService()).getExecutedOperationCount();
   }
 
   private static int[] blockNumbers(PoolDefinition definition) {

@@ -77,6 +77,69 @@ class JsonTest {
         ? List.of(o) : List.of()), Lease.class));
   }
 
+  /** What {@link Json#fromJson} did before the hand-read records: the generic mapping only. */
+  private static final ObjectMapper GENERIC_WIRE = new ObjectMapper()
+      .registerModule(new io.vertx.core.json.jackson.VertxModule())
+      .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+
+  @Test
+  void handReadRecordsReadLikeJackson() {
+    java.util.Random random = new java.util.Random(7);
+    Object[] values = {null, "", "x", "10.0.0.1", 0, 7, -1, 1L << 40, Long.MAX_VALUE, 2.5, 3.0, true,
+        "12", new JsonArray().add(1), new JsonObject().put("hostId", "h"), Map.of("hostId", "m", "sessionId", 4)};
+    String[][] fields = {
+        {"pool", "key", "user"},
+        {"address", "pool", "key", "user", "fence", "grantedAt", "expiresAt"},
+        {"hostId", "bootId", "sessionId", "program"}};
+    Class<?>[] types = {AcquireRequest.class, Lease.class, LeaseKey.class};
+    int direct = 0;
+    for (int i = 0; i < 30_000; i++) {
+      int t = i % 3;
+      JsonObject json = new JsonObject();
+      for (String field : fields[t]) {
+        int pick = random.nextInt(values.length + 40);
+        if (pick < values.length) {
+          json.put(field, values[pick]);
+        } else if (pick < values.length + 36) {
+          // mostly the plain type of the field, to reach the hand-read path often
+          json.put(field, plain(field, random));
+        } // else absent
+      }
+      if (random.nextInt(4) == 0) {
+        json.put("newerField", random.nextBoolean() ? "v" : new JsonObject().put("x", 1));
+      }
+      Object expected;
+      try {
+        expected = GENERIC_WIRE.convertValue(json, types[t]);
+      } catch (IllegalArgumentException e) {
+        expected = e.getClass();
+      }
+      Object hand = Json.directFrom(json, types[t]);
+      if (hand != null) {
+        direct++;
+        assertEquals(expected, hand, "hand-read " + types[t].getSimpleName() + " of " + json.encode());
+      }
+      Object read;
+      try {
+        read = Json.fromJson(json, types[t]);
+      } catch (IllegalArgumentException e) {
+        read = e.getClass();
+      }
+      assertEquals(expected, read, types[t].getSimpleName() + " of " + json.encode());
+    }
+    assertEquals(true, direct > 5_000, "hand-read cases: " + direct);
+  }
+
+  private static Object plain(String field, java.util.Random random) {
+    return switch (field) {
+      case "fence", "grantedAt", "expiresAt" -> random.nextBoolean() ? (Object) random.nextLong() : (Object) random.nextInt();
+      case "key" -> random.nextBoolean()
+          ? new JsonObject().put("hostId", "h" + random.nextInt(9)).put("bootId", "b").put("sessionId", "s").put("program", random.nextBoolean() ? null : "crm")
+          : new LinkedHashMap<>(Map.of("hostId", "h", "bootId", "b", "sessionId", "7"));
+      default -> "v" + random.nextInt(100);
+    };
+  }
+
   @Test
   void wrongTypesAreIllegalArguments() {
     JsonObject bad = new JsonObject().put("pool", "p").put("fence", "not a number");

@@ -23,7 +23,7 @@ public final class BridgeAgentLink implements AgentLink {
   private final Vertx vertx;
   private final BridgeClient client;
   private String servedAddress;
-  private MessageConsumer<JsonObject> localConsumer;
+  private MessageConsumer<Object> localConsumer;
 
   /** @param vertx the agent process's own (non-clustered) Vert.x: local session sources reach the agent on it */
   public BridgeAgentLink(Vertx vertx, BridgeClient client) {
@@ -87,7 +87,7 @@ public final class BridgeAgentLink implements AgentLink {
       client.unregister(servedAddress);
       servedAddress = null;
     }
-    MessageConsumer<JsonObject> local = localConsumer;
+    MessageConsumer<Object> local = localConsumer;
     localConsumer = null;
     return local == null ? Future.succeededFuture() : local.unregister();
   }

@@ -51,7 +51,9 @@ public final class EventBusClient {
 
   /** Sends {@code body} (a record, a JsonObject or null) and reads the reply as {@code type}. */
   public <T> Future<T> call(String action, Object body, Class<T> type) {
-    return send(action, body).map(reply -> reply == null ? null : Json.fromJson((JsonObject) reply, type));
+    return send(action, body).map(reply -> reply == null ? null
+        : type.isInstance(reply) ? type.cast(reply)
+        : Json.fromJson(reply instanceof JsonObject json ? json : Json.toJson(reply), type));
   }
 
   public <T> Future<List<T>> callList(String action, Object body, Class<T> type) {
@@ -63,7 +65,7 @@ public final class EventBusClient {
   }
 
   private Future<Object> send(String action, Object body) {
-    Object payload = Json.encode(body);
+    Object payload = transport.carriesRecords() && RecordCodec.carries(body) ? body : Json.encode(body);
     // the lookup too is bounded: a discovery that never answers must not hold the caller for good
     return address.address().timeout(timeoutMs, TimeUnit.MILLISECONDS)
         .compose(addr -> transport.request(addr, action, payload, timeoutMs).onFailure(err -> {

@@ -3,7 +3,6 @@ package io.vipfarm.api.bus;
 import io.vertx.core.Future;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.Record;
 import io.vertx.servicediscovery.ServiceDiscovery;
 
@@ -13,10 +12,10 @@ import io.vertx.servicediscovery.ServiceDiscovery;
  */
 public final class PublishedService {
   private final ServiceDiscovery discovery;
-  private final MessageConsumer<JsonObject> consumer;
+  private final MessageConsumer<Object> consumer;
   private final Record record;
 
-  private PublishedService(ServiceDiscovery discovery, MessageConsumer<JsonObject> consumer, Record record) {
+  private PublishedService(ServiceDiscovery discovery, MessageConsumer<Object> consumer, Record record) {
     this.discovery = discovery;
     this.consumer = consumer;
     this.record = record;

@@ -15,14 +15,20 @@ import io.vipfarm.api.Addresses;
 @FunctionalInterface
 public interface RequestTransport {
 
-  /** Sends {@code body} (JSON or null) with {@code action} in the action header; completes with the reply body. */
+  /**
+   * Sends {@code body} (JSON, null, or, when {@link #carriesRecords}, a record of {@link RecordCodec})
+   * with {@code action} in the action header; completes with the reply body.
+   */
   Future<Object> request(String address, String action, Object body, long timeoutMs);
+
+  /** Whether {@link #request} takes the records of {@link RecordCodec} as they are (else JSON only). */
+  default boolean carriesRecords() {
+    return false;
+  }
 
   /** The event bus of {@code vertx}. */
   static RequestTransport eventBus(Vertx vertx) {
-    return (address, action, body, timeoutMs) -> vertx.eventBus()
-        .request(address, body, new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action).setSendTimeout(timeoutMs))
-        .map(Message::body);
+    return new EventBusTransport(vertx, false);
   }
 
   /**
@@ -31,9 +37,31 @@ public interface RequestTransport {
    * just left the cluster.
    */
   static RequestTransport localEventBus(Vertx vertx) {
-    return (address, action, body, timeoutMs) -> vertx.eventBus()
-        .request(address, body, new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action)
-            .setSendTimeout(timeoutMs).setLocalOnly(true))
-        .map(Message::body);
+    return new EventBusTransport(vertx, true);
+  }
+
+  /** Over the event bus, records and all: the codecs are registered on it here. */
+  final class EventBusTransport implements RequestTransport {
+    private final Vertx vertx;
+    private final boolean localOnly;
+
+    private EventBusTransport(Vertx vertx, boolean localOnly) {
+      this.vertx = vertx;
+      this.localOnly = localOnly;
+      RecordCodec.register(vertx.eventBus());
+    }
+
+    @Override
+    public Future<Object> request(String address, String action, Object body, long timeoutMs) {
+      return vertx.eventBus()
+          .request(address, body, new DeliveryOptions().addHeader(Addresses.ACTION_HEADER, action)
+              .setSendTimeout(timeoutMs).setLocalOnly(localOnly))
+          .map(Message::body);
+    }
+
+    @Override
+    public boolean carriesRecords() {
+      return true;
+    }
   }
 }

@@ -21,27 +21,34 @@ import org.slf4j.LoggerFactory;
 public final class ServiceEndpoint {
   private static final Logger LOG = LoggerFactory.getLogger(ServiceEndpoint.class);
 
-  private final Map<String, Function<JsonObject, Future<?>>> actions = new LinkedHashMap<>();
+  private final Map<String, Function<Object, Future<?>>> actions = new LinkedHashMap<>();
 
-  /** An operation taking a record argument. */
+  /** An operation taking a record argument (sent as JSON, or as itself through {@link RecordCodec}). */
   public <T> ServiceEndpoint on(String action, Class<T> argType, Function<T, Future<?>> op) {
-    actions.put(action, body -> op.apply(body == null ? null : Json.fromJson(body, argType)));
+    actions.put(action, body -> op.apply(body == null ? null
+        : argType.isInstance(body) ? argType.cast(body)
+        : Json.fromJson(body instanceof JsonObject json ? json : Json.toJson(body), argType)));
     return this;
   }
 
   /** An operation taking the raw JSON argument (for small parameter objects). */
   public ServiceEndpoint on(String action, Function<JsonObject, Future<?>> op) {
-    actions.put(action, op);
+    actions.put(action, body -> op.apply(body == null || body instanceof JsonObject ? (JsonObject) body : Json.toJson(body)));
     return this;
   }
 
-  public Future<MessageConsumer<JsonObject>> register(EventBus bus, String address) {
-    MessageConsumer<JsonObject> consumer = bus.consumer(address, this::dispatch);
+  public Future<MessageConsumer<Object>> register(EventBus bus, String address) {
+    RecordCodec.register(bus);
+    MessageConsumer<Object> consumer = bus.consumer(address, this::dispatch);
     return consumer.completion().map(v -> consumer);
   }
 
-  private void dispatch(Message<JsonObject> msg) {
-    handle(msg.headers().get(Addresses.ACTION_HEADER), msg.body())
+  /** A request that came as a record (its sender carries records) gets a record back where there is one. */
+  private void dispatch(Message<Object> msg) {
+    Object body = msg.body();
+    boolean records = RecordCodec.carries(body);
+    run(msg.headers().get(Addresses.ACTION_HEADER), body)
+        .map(result -> records && RecordCodec.carries(result) ? result : Json.encode(result))
         .onSuccess(msg::reply)
         .onFailure(err -> {
           VipfarmException e = (VipfarmException) err;
@@ -55,7 +62,12 @@ public final class ServiceEndpoint {
    * with a {@link VipfarmException} to reply with ({@code type().code()} and {@link #failureMessage}).
    */
   public Future<Object> handle(String action, JsonObject body) {
-    Function<JsonObject, Future<?>> op = actions.get(action);
+    return run(action, body).map(Json::encode);
+  }
+
+  /** The operation's result as it is (a record, a list, JSON), or its failure as a {@link VipfarmException}. */
+  private Future<Object> run(String action, Object body) {
+    Function<Object, Future<?>> op = actions.get(action);
     if (op == null) {
       return Future.failedFuture(new VipfarmException(ErrorType.INTERNAL, "unknown action '" + action + "'"));
     }
@@ -65,7 +77,7 @@ public final class ServiceEndpoint {
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
     }
-    return result.<Object>map(Json::encode).recover(err -> Future.failedFuture(asVipfarm(err)));
+    return result.<Object>map(r -> r).recover(err -> Future.failedFuture(asVipfarm(err)));
   }
 
   /** The failure message that {@link EventBusClient} reads the detail and field back from. */

@@ -519,6 +519,9 @@ public final class HazelcastAllocationService implements AllocationService {
    * before a delete began may create its block after the delete's sweep has dropped the pool's blocks.
    * A record still there, of the same incarnation and not retiring, means any later delete retires this
    * block with the others (it is claimed), and refuses while it holds leases; otherwise the acquire fails.
+   * Not closed: between such a late creation and its read, an acquire of another member (or one that did
+   * not wait for this creation) can still be granted an address in the block; a block that refused
+   * grants until its creator confirmed it would close that (not done).
    */
   private Future<Void> ensureBlock(String pool, long incarnation, int number, long now) {
     GrantTarget target = new GrantTarget(new BlockKey(pool, number), incarnation);

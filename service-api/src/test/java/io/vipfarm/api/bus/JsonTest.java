@@ -4,9 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vertx.core.json.jackson.VertxModule;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.AllocationQuery;
 import io.vipfarm.api.model.Lease;
@@ -15,6 +17,7 @@ import io.vipfarm.api.model.VipfarmEvent;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** The hand-mapped records must give exactly what the generic Jackson mapping gives, on the wire. */
@@ -79,12 +82,12 @@ class JsonTest {
 
   /** What {@link Json#fromJson} did before the hand-read records: the generic mapping only. */
   private static final ObjectMapper GENERIC_WIRE = new ObjectMapper()
-      .registerModule(new io.vertx.core.json.jackson.VertxModule())
-      .configure(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+      .registerModule(new VertxModule())
+      .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
 
   @Test
   void handReadRecordsReadLikeJackson() {
-    java.util.Random random = new java.util.Random(7);
+    Random random = new Random(7);
     Object[] values = {null, "", "x", "10.0.0.1", 0, 7, -1, 1L << 40, Long.MAX_VALUE, 2.5, 3.0, true,
         "12", new JsonArray().add(1), new JsonObject().put("hostId", "h"), Map.of("hostId", "m", "sessionId", 4)};
     String[][] fields = {
@@ -130,7 +133,7 @@ class JsonTest {
     assertEquals(true, direct > 5_000, "hand-read cases: " + direct);
   }
 
-  private static Object plain(String field, java.util.Random random) {
+  private static Object plain(String field, Random random) {
     return switch (field) {
       case "fence", "grantedAt", "expiresAt" -> random.nextBoolean() ? (Object) random.nextLong() : (Object) random.nextInt();
       case "key" -> random.nextBoolean()

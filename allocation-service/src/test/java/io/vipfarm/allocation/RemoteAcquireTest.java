@@ -11,6 +11,7 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.bus.EventBusClient;
 import io.vipfarm.api.model.AcquireRequest;
@@ -18,9 +19,11 @@ import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.LeaseRef;
 import io.vipfarm.api.model.PoolSpec;
+import io.vipfarm.api.model.VipfarmEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -62,9 +65,13 @@ class RemoteAcquireTest {
   }
 
   @Test
-  @DisplayName("acquire, renew and release from a member without the service: the records cross the wire intact")
-  void acquireFromAnotherMember() {
+  @DisplayName("acquire, renew and release from a member without the service: the records and the lease events cross the wire intact")
+  void acquireFromAnotherMember() throws InterruptedException {
     AllocationService remote = AllocationService.client(EventBusClient.fixed(vertxes.get(1), Addresses.ALLOCATION));
+    // the event log's place: member 1, so that the service's lease events cross the wire too
+    List<VipfarmEvent> events = new CopyOnWriteArrayList<>();
+    result(vertxes.get(1).eventBus().consumer(Addresses.EVENTS_SUBMIT, msg -> events.add(EventSink.read(msg.body())))
+        .completion());
     result(remote.putPool(new PoolSpec("remote", "127.130.0.0/24", null, null, 60)));
     List<Future<Lease>> acquires = new ArrayList<>();
     for (int i = 0; i < 50; i++) {
@@ -86,5 +93,22 @@ class RemoteAcquireTest {
         result(remote.leases(io.vipfarm.api.model.AllocationQuery.all())).stream()
             .filter(l -> l.address().equals(first.address())).findFirst().orElseThrow());
     assertThat(result(remote.release(LeaseRef.of(first))).released()).isTrue();
+
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (events.stream().noneMatch(e -> e.type().equals(VipfarmEvent.LEASE_RELEASED)) && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    for (int i = 0; i < 50; i++) {
+      Lease lease = acquires.get(i).result();
+      List<VipfarmEvent> grants = events.stream()
+          .filter(e -> e.type().equals(VipfarmEvent.LEASE_GRANTED) && lease.key().sessionId().equals(e.sessionId())).toList();
+      assertThat(grants).hasSize(1);
+      VipfarmEvent granted = grants.get(0);
+      assertThat(granted.hostId()).isEqualTo("host-ü");
+      assertThat(granted.data()).containsEntry("pool", "remote").containsEntry("address", lease.address())
+          .containsEntry("fence", lease.fence()).containsEntry("expiresAt", lease.expiresAt())
+          .containsEntry("bootId", "boot").containsEntry("user", "user" + i);
+      assertThat(granted.data().get("program")).isEqualTo(lease.key().program());
+    }
   }
 }

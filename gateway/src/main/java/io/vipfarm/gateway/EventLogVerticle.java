@@ -10,8 +10,10 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.bus.CompletionStages;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.Json;
+import io.vipfarm.api.bus.RecordCodec;
 import io.vipfarm.api.bus.ServiceEndpoint;
 import io.vipfarm.api.model.VipfarmEvent;
 import java.util.ArrayList;
@@ -50,31 +52,33 @@ public final class EventLogVerticle extends VerticleBase {
         .compose(ringbuffer -> {
           ring = ringbuffer;
           pageSize = (int) Math.min(EventLog.PAGE_SIZE, ringbuffer.capacity());
-          var submissions = vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_SUBMIT, this::append);
+          RecordCodec.register(vertx.eventBus());
+          var submissions = vertx.eventBus().<Object>consumer(Addresses.EVENTS_SUBMIT, this::append);
           return Future.all(submissions.completion(), history.register(vertx.eventBus(), EventLog.HISTORY_ADDRESS));
         });
   }
 
-  private void append(Message<JsonObject> submission) {
+  private void append(Message<Object> submission) {
     VipfarmEvent event;
     try {
-      event = Json.fromJson(submission.body(), VipfarmEvent.class).withId(0);
+      event = EventSink.read(submission.body()).withId(0);
     } catch (IllegalArgumentException | NullPointerException e) {
       LOG.warn("dropped an unreadable event submission: {}", e.getMessage());
       return;
     }
-    String stored = Json.toJson(event).encode();
+    JsonObject json = Json.toJson(event);
+    String stored = json.encode();
     lastAppend = lastAppend
         .transform(previous -> CompletionStages.onContext(ring.addAsync(stored, OverflowPolicy.OVERWRITE), context))
-        .onSuccess(sequence -> publishNumbered(submission, event.withId(sequence + 1)))
+        .onSuccess(sequence -> publishNumbered(submission, json.put("id", sequence + 1)))
         .onFailure(err -> LOG.warn("event {} of host {} was not stored", event.type(), event.hostId(), err));
   }
 
-  private void publishNumbered(Message<JsonObject> submission, VipfarmEvent numbered) {
-    JsonObject json = Json.toJson(numbered);
-    vertx.eventBus().publish(Addresses.EVENTS, json);
+  /** {@code numbered}: the stored JSON with its id (one mapping per event, not one per use). */
+  private void publishNumbered(Message<Object> submission, JsonObject numbered) {
+    vertx.eventBus().publish(Addresses.EVENTS, numbered);
     if (submission.replyAddress() != null) {
-      submission.reply(json);
+      submission.reply(numbered);
     }
   }
 

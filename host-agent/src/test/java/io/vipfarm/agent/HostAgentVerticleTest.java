@@ -4,15 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.EventBusClient;
-import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.EffectivePolicy;
@@ -70,7 +69,7 @@ class HostAgentVerticleTest {
     locator = new ServiceLocator(discovery);
     agent = HostAgentService.client(new EventBusClient(vertx, () -> locator.agentAddress(HOST), 5_000));
     await(vertx.eventBus()
-        .<JsonObject>consumer(Addresses.EVENTS_SUBMIT, msg -> events.add(Json.fromJson(msg.body(), VipfarmEvent.class)))
+        .<Object>consumer(Addresses.EVENTS_SUBMIT, msg -> events.add(EventSink.read(msg.body())))
         .completion());
     policy = new FakePolicyService();
     await(vertx.deployVerticle(policy));

@@ -8,14 +8,13 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vipfarm.allocation.AllocationMaps;
 import io.vipfarm.allocation.AllocationVerticle;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.HostAgentService;
 import io.vipfarm.api.bus.EventBusClient;
-import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.AllocationQuery;
 import io.vipfarm.api.model.EffectivePolicy;
@@ -93,7 +92,7 @@ class SessionReclaimTest {
     vertx = Vertx.vertx();
     runDir = temp.resolve("run");
     await(vertx.eventBus()
-        .<JsonObject>consumer(Addresses.EVENTS_SUBMIT, msg -> events.add(Json.fromJson(msg.body(), VipfarmEvent.class)))
+        .<Object>consumer(Addresses.EVENTS_SUBMIT, msg -> events.add(EventSink.read(msg.body())))
         .completion());
     hazelcast.getMap("vipfarm.allocation.pools").clear();
     await(vertx.deployVerticle(new AllocationVerticle(hazelcast)));

@@ -13,14 +13,13 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.PolicyService;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.EventBusClient;
-import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.EffectivePolicy;
 import io.vipfarm.api.model.PolicyDocument;
@@ -63,8 +62,8 @@ class PolicyVerticleTest {
   void deploy() {
     hazelcast.getMap(HazelcastPolicyService.MAP_NAME).clear();
     vertx = Vertx.vertx();
-    vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_SUBMIT,
-        msg -> events.add(Json.fromJson(msg.body(), VipfarmEvent.class))).completion().await();
+    vertx.eventBus().<Object>consumer(Addresses.EVENTS_SUBMIT,
+        msg -> events.add(EventSink.read(msg.body()))).completion().await();
     vertx.deployVerticle(new PolicyVerticle(hazelcast)).await();
     policies = PolicyService.client(EventBusClient.fixed(vertx, Addresses.POLICY));
   }

@@ -3,18 +3,23 @@ package io.vipfarm.api.bus;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.MessageCodec;
+import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
+import io.vipfarm.api.model.VipfarmEvent;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
- * Event-bus codecs for the records of the acquire path ({@link AcquireRequest} in, {@link Lease} out),
- * so that they travel as they are: delivered in this process without any copy (records are immutable),
- * sent to another member as a few length-prefixed fields. As JSON they cost an encode and a decode on
- * each side of every acquire (a sixth of an acquire's CPU with three members, more than the Hazelcast
- * operations' own serialization). Only the event-bus transports of {@link EventBusClient} send them;
- * the agents' TCP bridge stays JSON.
+ * Event-bus codecs for the records of the acquire path ({@link AcquireRequest} in, {@link Lease} out,
+ * and the {@link VipfarmEvent} every grant submits to the event log), so that they travel as they are:
+ * delivered in this process without any copy (records are immutable), sent to another member as a few
+ * length-prefixed fields. As JSON they cost an encode and a decode on each side of every acquire (a
+ * sixth of an acquire's CPU with three members for the request and lease, a tenth for the event).
+ * Only the event-bus transports of {@link EventBusClient} and {@link io.vipfarm.api.EventSink} send
+ * them; the agents' TCP bridge stays JSON.
  *
  * <p>The wire form starts with a format number; a member that reads a number it does not know fails the
  * message (the requester gets a failure, never a wrong record). Every control member of a farm runs the
@@ -27,6 +32,7 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
   public static void register(EventBus bus) {
     register(bus, AcquireRequest.class, new AcquireRequestCodec());
     register(bus, Lease.class, new LeaseCodec());
+    register(bus, VipfarmEvent.class, new EventCodec());
   }
 
   private static <T> void register(EventBus bus, Class<T> type, RecordCodec<T> codec) {
@@ -39,7 +45,7 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
 
   /** Whether {@code body} is a record these codecs carry. */
   public static boolean carries(Object body) {
-    return body instanceof AcquireRequest || body instanceof Lease;
+    return body instanceof AcquireRequest || body instanceof Lease || body instanceof VipfarmEvent;
   }
 
   @Override
@@ -114,6 +120,89 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
     }
   }
 
+  /**
+   * An event: its fields, then its data as a count and (name, type tag, value) entries when every value
+   * is a string, a boolean, an int or a long (the events vipfarm emits); any other data as a count of
+   * -1 and its JSON text, read back as the JSON types (what the event log stores either way).
+   */
+  static final class EventCodec extends RecordCodec<VipfarmEvent> {
+    private static final byte STRING = 'S';
+    private static final byte LONG = 'L';
+    private static final byte INT = 'I';
+    private static final byte BOOLEAN = 'B';
+
+    @Override
+    public String name() {
+      return "vipfarm.VipfarmEvent";
+    }
+
+    @Override
+    void write(Buffer out, VipfarmEvent e) {
+      out.appendLong(e.id());
+      string(out, e.type());
+      out.appendLong(e.timestamp());
+      string(out, e.hostId());
+      string(out, e.sessionId());
+      if (!flat(e.data())) {
+        out.appendInt(-1);
+        string(out, Json.toJson(e).getJsonObject("data").encode());
+        return;
+      }
+      out.appendInt(e.data().size());
+      for (Map.Entry<String, Object> d : e.data().entrySet()) {
+        string(out, d.getKey());
+        Object v = d.getValue();
+        if (v instanceof String text) {
+          out.appendByte(STRING);
+          string(out, text);
+        } else if (v instanceof Long l) {
+          out.appendByte(LONG).appendLong(l);
+        } else if (v instanceof Integer i) {
+          out.appendByte(INT).appendInt(i);
+        } else {
+          out.appendByte(BOOLEAN).appendByte((byte) ((Boolean) v ? 1 : 0));
+        }
+      }
+    }
+
+    private static boolean flat(Map<String, Object> data) {
+      for (Object v : data.values()) {
+        if (!(v instanceof String || v instanceof Long || v instanceof Integer || v instanceof Boolean)) {
+          return false;
+        }
+      }
+      return true;
+    }
+
+    @Override
+    VipfarmEvent read(Reader in) {
+      long id = in.longValue();
+      String type = in.string();
+      long timestamp = in.longValue();
+      String hostId = in.string();
+      String sessionId = in.string();
+      int entries = in.intValue();
+      Map<String, Object> data;
+      if (entries < 0) {
+        data = new JsonObject(in.string()).getMap();
+      } else {
+        data = new LinkedHashMap<>(entries * 2);
+        for (int i = 0; i < entries; i++) {
+          String name = in.string();
+          byte tag = in.byteValue();
+          data.put(name, switch (tag) {
+            case STRING -> in.string();
+            case LONG -> in.longValue();
+            case INT -> in.intValue();
+            case BOOLEAN -> in.byteValue() != 0;
+            default -> throw new IllegalStateException(name() + ": unknown value type " + tag + " of data field " + name);
+          });
+        }
+      }
+      return new VipfarmEvent(id, type, timestamp, hostId, sessionId, data);
+    }
+  }
+
   /** A string as its UTF-8 length (-1 for null) and bytes. */
   static void string(Buffer out, String value) {
     if (value == null) {
@@ -165,6 +254,16 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
       long value = buffer.getLong(pos);
       pos += 8;
       return value;
+    }
+
+    int intValue() {
+      int value = buffer.getInt(pos);
+      pos += 4;
+      return value;
+    }
+
+    byte byteValue() {
+      return buffer.getByte(pos++);
     }
   }
 }

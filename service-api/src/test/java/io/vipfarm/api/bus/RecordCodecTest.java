@@ -13,7 +13,12 @@ import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
+import io.vipfarm.api.model.VipfarmEvent;
+import io.vipfarm.api.EventSink;
+import io.vipfarm.api.Addresses;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
@@ -55,6 +60,46 @@ class RecordCodecTest {
         new AcquireRequest("p", new LeaseKey("h", "b", "s", "prog"), null))) {
       assertEquals(request, wireRoundTrip(new RecordCodec.AcquireRequestCodec(), request));
     }
+  }
+
+  @Test
+  void eventsSurviveTheWireAndMapToTheSameJson() {
+    List<VipfarmEvent> flat = List.of(
+        VipfarmEvent.submit(VipfarmEvent.LEASE_GRANTED, "host-ä", "7", Map.of("pool", "p", "address", "127.100.0.1",
+            "fence", 1L << 40, "expiresAt", 1_700_000_000_000L, "bootId", "b", "user", "✓")),
+        new VipfarmEvent(42, VipfarmEvent.SESSION_STARTED, -1, "h", null, Map.of("count", 3, "sticky", true, "empty", "")),
+        new VipfarmEvent(0, null, 0, null, null, Map.of()));
+    for (VipfarmEvent event : flat) {
+      assertEquals(event, wireRoundTrip(new RecordCodec.EventCodec(), event)); // the very values and types
+    }
+    // not flat: travels as JSON text and comes back as the JSON types, so it maps to the same JSON
+    VipfarmEvent nested = VipfarmEvent.submit(VipfarmEvent.POLICY_CHANGED, null, null, Map.of("name", "x",
+        "ratio", 0.5, "list", List.of(1, "two", Map.of("three", 3L)), "nested", Map.of("a", Map.of("b", false))));
+    assertEquals(Json.toJson(nested), Json.toJson(wireRoundTrip(new RecordCodec.EventCodec(), nested)));
+    Map<String, Object> ints = new LinkedHashMap<>();
+    ints.put("int", Integer.MIN_VALUE);
+    ints.put("long", Long.MIN_VALUE);
+    VipfarmEvent typed = new VipfarmEvent(1, "t", 2, "h", "s", ints);
+    VipfarmEvent back = wireRoundTrip(new RecordCodec.EventCodec(), typed);
+    assertInstanceOf(Integer.class, back.data().get("int"));
+    assertInstanceOf(Long.class, back.data().get("long"));
+  }
+
+  @Test
+  void theEventLogReadsASubmissionInEitherForm() throws Exception {
+    VipfarmEvent event = VipfarmEvent.submit(VipfarmEvent.HOST_LEFT, "h1", null, Map.of("reason", "gone"));
+    AtomicReference<Object> received = new AtomicReference<>();
+    await(vertx.eventBus().consumer(Addresses.EVENTS_SUBMIT, msg -> received.set(msg.body())).completion());
+    new EventSink(vertx.eventBus()).emit(event);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (received.get() == null && System.nanoTime() < deadline) {
+      Thread.sleep(5);
+    }
+    assertSame(event, received.get()); // in this process: the record itself
+    assertEquals(event, EventSink.read(received.get()));
+    assertEquals(event, EventSink.read(Json.toJson(event))); // what a bridged agent sends
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> EventSink.read("text"));
+    assertTrue(e.getMessage().contains("String"), e.getMessage());
   }
 
   @Test

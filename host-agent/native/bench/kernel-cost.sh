@@ -8,12 +8,20 @@
 #   ONLY=udp|loop|calls|... kernel-cost.sh ...   only those parts of vf-bench (comma-separated)
 #   BASE=DIR kernel-cost.sh ...   also the programs of another build (DIR/vipfarm-bpf, e.g. the
 #                                 previous commit's `make BUILD=DIR`) on a second session cgroup with
-#                                 the same rules, alternating with this build round by round
+#                                 the same rules, alternating with this build round by round;
+#                                 BASE="DIR1 DIR2 ..." several builds (sides base1, base2, ...)
+#   TOGETHER=1 kernel-cost.sh ... every round runs its sides at the same time, all pinned to one CPU
+#                                 (CPU, default the last), as run.sh does: they share the machine's
+#                                 drifts, which resolves differences of a few ns between builds
 #
 # With several rounds (or BASE) each program's figure is the median over the rounds of its ns per
 # run in that round; the machine's speed drifts by tens of percent between seconds here, so compare
 # programs of the same round (e.g. vf_sendmsg4 against vf_recvmsg4, which does nothing on this
-# benchmark's datagrams: the floor) rather than figures of different runs.
+# benchmark's datagrams: the floor) rather than figures of different runs. With BASE it also prints,
+# per program, the median over the rounds of this build's ns per run minus each other build's in the
+# same round, with the quartiles of those differences and `+-` (1.58 IQR / sqrt(rounds), the ~95 %
+# interval of the median, as in run.sh). Sides run one after the other resolve ~+-15 ns on
+# vf_connect4 in 30-40 rounds here; TOGETHER=1 ~+-5 ns (docs/benchmarks.md, 2026-12-03).
 #
 # Root only. Same rules and build dir as run.sh; everything it creates is removed at exit.
 set -eu
@@ -28,11 +36,17 @@ make -s -C "$HERE/.." BUILD="$BUILD" "$BUILD/vipfarm-bpf" > /dev/null
 gcc -O2 -std=c11 -D_GNU_SOURCE -Wall -Wextra -o "$BUILD/vf-bench" "$HERE/bench.c" -pthread
 SIDES=(this)
 BPF_this=$BUILD/vipfarm-bpf
-if [[ -n ${BASE:-} ]]; then
-  [[ -x $BASE/vipfarm-bpf ]] || { echo "kernel-cost.sh: no $BASE/vipfarm-bpf"; exit 1; }
-  SIDES+=(base)
-  BPF_base=$BASE/vipfarm-bpf
-fi
+read -r -a BASES <<< "${BASE:-}"
+for ((k = 1; k <= ${#BASES[@]}; k++)); do
+  b=${BASES[k - 1]}
+  [[ -x $b/vipfarm-bpf ]] || { echo "kernel-cost.sh: no $b/vipfarm-bpf"; exit 1; }
+  side=base
+  ((${#BASES[@]} > 1)) && side=base$k && echo "$side: $b"
+  SIDES+=("$side")
+  declare "BPF_$side=$b/vipfarm-bpf"
+done
+TOGETHER=${TOGETHER:-}
+CPU=${CPU:-$(($(nproc) - 1))}
 CG2=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 ID=vfcost-$$-$RANDOM
 RUN=$(mktemp -d "${TMPDIR:-/tmp}/vipfarm-cost.XXXXXX")
@@ -72,28 +86,44 @@ counters() {
   done
 }
 echo 1 > /proc/sys/kernel/bpf_stats_enabled
+run_side() { # one run of vf-bench in the side's session cgroup
+  local pin=()
+  [[ -n $TOGETHER ]] && pin=(taskset -c "$CPU")
+  sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG2/$ID-$1/s77" \
+    "${pin[@]}" "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" "$ONLY" > "$RUN/out-$1"
+}
+collect() { # SIDE ROUND: the side's counters since before-SIDE, appended to costs
+  counters "$1" | awk -v r="$2" 'NR == FNR { c[$2] = $3; t[$2] = $4; next }
+    $3 > c[$2] { printf "%s %s %s %d %.1f\n", r, $1, $2, $3 - c[$2], ($4 - t[$2]) / ($3 - c[$2]) }' \
+    "$RUN/before-$1" - >> "$RUN/costs"
+}
 for ((r = 1; r <= ROUNDS; r++)); do
-  for ((i = 0; i < ${#SIDES[@]}; i++)); do
-    side=${SIDES[(i + r) % ${#SIDES[@]}]}
-    counters "$side" > "$RUN/before"
-    sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$CG2/$ID-$side/s77" \
-      "$BUILD/vf-bench" "$N" "$SECONDS_LOOP" "$ONLY" > "$RUN/out"
-    [[ $ROUNDS == 1 && ${#SIDES[@]} == 1 ]] && cat "$RUN/out"
-    counters "$side" | awk -v r="$r" 'NR == FNR { c[$2] = $3; t[$2] = $4; next }
-      $3 > c[$2] { printf "%s %s %s %d %.1f\n", r, $1, $2, $3 - c[$2], ($4 - t[$2]) / ($3 - c[$2]) }' \
-      "$RUN/before" - >> "$RUN/costs"
-  done
+  if [[ -n $TOGETHER ]]; then
+    for side in "${SIDES[@]}"; do counters "$side" > "$RUN/before-$side"; done
+    for side in "${SIDES[@]}"; do run_side "$side" & done
+    wait
+    for side in "${SIDES[@]}"; do collect "$side" "$r"; done
+  else
+    for ((i = 0; i < ${#SIDES[@]}; i++)); do
+      side=${SIDES[(i + r) % ${#SIDES[@]}]}
+      counters "$side" > "$RUN/before-$side"
+      run_side "$side"
+      [[ $ROUNDS == 1 && ${#SIDES[@]} == 1 ]] && cat "$RUN/out-$side"
+      collect "$side" "$r"
+    done
+  fi
 done
 echo "per program, ns per run (load $(cut -d' ' -f1-3 /proc/loadavg); $ROUNDS round(s)" \
-  "${BASE:+of this build and of BASE=$BASE, alternating; }median of the rounds):"
+  "${BASE:+of this build and of BASE=$BASE, $([[ -n $TOGETHER ]] && echo "at the same time on cpu $CPU" || echo alternating); }median of the rounds):"
 # lines: ROUND SIDE PROGRAM RUNS NS_PER_RUN
 awk -v sides="${SIDES[*]}" '
   function median(v, n,   i, j, t) {
     for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
     return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
   }
+  function q(v, n, p,   x, i) { x = 1 + (n - 1) * p; i = int(x); return i >= n ? v[n] : v[i] + (x - i) * (v[i + 1] - v[i]) }
   { if (!($3 in seen)) { seen[$3] = 1; order[++np] = $3 }
-    k = $3 SUBSEP $2; n[k]++; ns[k, n[k]] = $5; runs[k] += $4 }
+    k = $3 SUBSEP $2; n[k]++; ns[k, n[k]] = $5; runs[k] += $4; byround[k, $1] = $5; if ($1 > rounds) rounds = $1 }
   END {
     ns_sides = split(sides, side, " ")
     for (p = 1; p <= np; p++) {
@@ -117,4 +147,20 @@ awk -v sides="${SIDES[*]}" '
       if (m > 0) line = line sprintf(" %9s %8.1f ns/run", "", median(v, m)) (ns_sides > 1 ? " (" side[s] ")" : "")
     }
     if (line != "") print "  sendmsg4-recvmsg4" substr(line, 2) "   (the same round'"'"'s difference)"
+    # this build against each other one, round by round (programs that ran >= 100 times a round)
+    for (p = 1; p <= np; p++) {
+      if (!((order[p] SUBSEP "this") in n) || runs[order[p], "this"] / n[order[p], "this"] < 100) continue
+      for (s = 2; s <= ns_sides; s++) {
+        m = 0
+        for (r = 1; r <= rounds; r++) {
+          if (((order[p], "this", r) in byround) && ((order[p], side[s], r) in byround)) {
+            v[++m] = byround[order[p], "this", r] - byround[order[p], side[s], r]
+          }
+        }
+        if (m == 0) continue
+        median(v, m) # sorts v
+        printf "  %-16s this - %s, same round: median %+.1f ns, quartiles %+.1f .. %+.1f, +- %.1f (%d rounds)\n",
+          order[p], side[s], q(v, m, 0.5), q(v, m, 0.25), q(v, m, 0.75), 1.58 * (q(v, m, 0.75) - q(v, m, 0.25)) / sqrt(m), m
+      }
+    }
   }' "$RUN/costs"

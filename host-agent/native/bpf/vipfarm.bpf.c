@@ -326,6 +326,8 @@ static __always_inline int begin_at(struct hook *h, __u64 now, struct vfb_sock *
   return s != 0;
 }
 
+enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
+
 /* The rules epoch now; read before the session lookup: a `set` after it makes a new epoch. */
 static __always_inline __u64 epoch_now(void) {
   __u32 zero = 0;
@@ -339,7 +341,16 @@ static __always_inline struct vfb_sock *sock_storage(struct bpf_sock_addr *ctx) 
   return sk ? bpf_sk_storage_get(&socks, sk, 0, 0) : 0;
 }
 
-static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h) {
+/*
+ * begin_at() for a bind or connect: with the socket's storage (and its cache) only where a later call
+ * can use it. A bind, and a TCP connect, happen once per socket (a TCP socket never reaches the
+ * datagram hooks, and the names it is asked for come from the addresses in its storage, not from the
+ * cache): the cache such a call could read or refill is never used, so its storage is not looked up
+ * (a helper call); remember() finds or creates it when a rewrite must be remembered. A UDP connect
+ * keeps it: a socket that sends, or connects again, uses its cache.
+ */
+static __always_inline int begin(struct bpf_sock_addr *ctx, struct hook *h, enum call call) {
+  if (call == CALL_BIND || (call == CALL_CONNECT && ctx->type == SOCK_STREAM)) return begin_at(h, 0, 0);
   __u64 now = epoch_now();
   return begin_at(h, now, sock_storage(ctx));
 }
@@ -515,12 +526,8 @@ static __always_inline void bind_source6(struct bpf_sock_addr *ctx, const __u32 
 
 /* ---- listeners ---------------------------------------------------------------------------- */
 
-/*
- * The storage of the TCP listener at `addr` (v4-mapped or IPv6) and `port` (network byte order),
- * copied to *m; false: none there, or it has no storage.
- */
-static __always_inline int listener_at(struct bpf_sock_addr *ctx, const __u32 *addr, __u16 port,
-                                       struct vfb_addrs *m) {
+/* The TCP socket at `addr` (v4-mapped or IPv6) and `port` (network byte order), to be released. */
+static __always_inline struct bpf_sock *tcp_at(struct bpf_sock_addr *ctx, const __u32 *addr, __u16 port) {
   struct bpf_sock_tuple t = {};
   __u32 size;
   if (is_mapped(addr)) {
@@ -532,7 +539,16 @@ static __always_inline int listener_at(struct bpf_sock_addr *ctx, const __u32 *a
     t.ipv6.dport = port;
     size = sizeof t.ipv6;
   }
-  struct bpf_sock *l = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+  return bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+}
+
+/*
+ * The storage of the TCP listener at `addr` (v4-mapped or IPv6) and `port` (network byte order),
+ * copied to *m; false: none there, or it has no storage.
+ */
+static __always_inline int listener_at(struct bpf_sock_addr *ctx, const __u32 *addr, __u16 port,
+                                       struct vfb_addrs *m) {
+  struct bpf_sock *l = tcp_at(ctx, addr, port);
   if (!l) return 0;
   int found = 0;
   if (l->state == BPF_TCP_LISTEN) {
@@ -572,14 +588,19 @@ static __always_inline void listener_view(struct bpf_sock_addr *ctx, struct bpf_
  */
 static __always_inline int listener_shows(struct bpf_sock_addr *ctx, const __u32 *real,
                                           const __u32 *shown) {
-  struct vfb_addrs m;
-  return listener_at(ctx, real, (__u16)ctx->user_port, &m) && (m.flags & VFB_S_LOCAL) &&
-         same6(m.local_real, real) && same6(m.local_shown, shown);
+  struct bpf_sock *l = tcp_at(ctx, real, (__u16)ctx->user_port);
+  if (!l) return 0;
+  int yes = 0;
+  if (l->state == BPF_TCP_LISTEN) { /* its storage read in place (listener_at() copies it) */
+    struct vfb_sock *st = bpf_sk_storage_get(&socks, l, 0, 0);
+    yes = st && (st->m.flags & VFB_S_LOCAL) && same6(st->m.local_real, real) &&
+          same6(st->m.local_shown, shown);
+  }
+  bpf_sk_release(l);
+  return yes;
 }
 
 /* ---- the rewriting hooks ------------------------------------------------------------------- */
-
-enum call { CALL_BIND, CALL_CONNECT, CALL_SEND };
 
 /*
  * One IPv4 destination/bind address `ip` (from an AF_INET socket, or v4-mapped on an AF_INET6
@@ -653,7 +674,7 @@ static __always_inline int rewrite4_in(struct bpf_sock_addr *ctx, enum call call
 
 static __always_inline int rewrite4(struct bpf_sock_addr *ctx, enum call call, __u32 ip, int v6) {
   struct hook h;
-  int in_session = begin(ctx, &h);
+  int in_session = begin(ctx, &h, call);
   return rewrite4_in(ctx, call, ip, v6, &h, in_session);
 }
 
@@ -704,7 +725,7 @@ static __always_inline int v6only(const struct bpf_sock_addr *ctx) {
 /* A native IPv6 address on an AF_INET6 socket. */
 static __always_inline int rewrite6(struct bpf_sock_addr *ctx, enum call call, const __u32 *a) {
   struct hook h;
-  int in_session = begin(ctx, &h);
+  int in_session = begin(ctx, &h, call);
   if (!is_lo6(a) && !is_any6(a) && refused(&h, a)) {
     return refuse(call == CALL_BIND ? EACCES : ECONNREFUSED);
   }

@@ -17,8 +17,8 @@
  *   recvmsg4/6, getpeername4/6, getsockname4/6
  *                   report what the program used: per-socket storage remembers the rewrites
  *                   where nothing else can tell (a TCP connection without storage asks its
- *                   listener, or its peer's); besides, L shows as 127.0.0.1 and the loopback6
- *                   as ::1.
+ *                   listener; a peer its storage does not know is asked about its own listener);
+ *                   besides, L shows as 127.0.0.1 and the loopback6 as ::1.
  *   isolation       connect/sendmsg to another session's loopback (v4 or v6) is refused with
  *                   ECONNREFUSED, unless that session has isolation off or the caller's uid is in
  *                   its allow list; bind to it gets EACCES.
@@ -818,8 +818,9 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
     } else if (!local && (m->flags & VFB_S_REMOTE) && same6(m->remote_real, a)) {
       __builtin_memcpy(a, m->remote_shown, 16);
       done = 1;
-    } else if (!local && !st && sk->type == SOCK_STREAM) {
-      /* a client without storage: its peer's listener bound as 127.0.0.1 (listener_shows) */
+    } else if (!local && sk->type == SOCK_STREAM) {
+      /* a peer the socket's storage (if any: a client's bind to 0.0.0.0 / a host address) says
+         nothing of: its listener bound as 127.0.0.1 (listener_shows() left it out at connect) */
       struct vfb_addrs p;
       if (listener_at(ctx, a, (__u16)sk->dst_port, &p) && (p.flags & VFB_S_LOCAL) &&
           same6(p.local_real, a) && is_mapped(p.local_shown) && p.local_shown[3] == LOCALHOST4) {

@@ -290,6 +290,47 @@ expect "the same on an IPv6 socket: ::ffff:127.0.0.1 listener held as ::ffff:V" 
   "AF_INET6 listener 127.100.31.1 $m client $m accepted $m $m $m from-bound $m $m $m $m $m"
 expect "a client of a wildcard listener held as V still sees 127.0.0.1; the accepted side V" \
   "$(sed -n 3p <<< "$acc")" "wildcard 127.100.31.1 0.0.0.0 client 127.0.0.1 accepted 127.100.31.1"
+# A client that binds the wildcard first (0.0.0.0 -> V: its bind gives it storage) and then connects
+# to 127.0.0.1 held as V, where the listener was bound as 127.0.0.1 (issue 8): its peer shows as
+# 127.0.0.1 (not V), and the server sees it as 127.0.0.1. Port 0 and a given port Q; AF_INET and
+# dual-stack AF_INET6. The preload path alone, with the same rules, must print the same lines.
+WILDBOUND='
+import socket, struct
+def real(port):  # the established connection at local port `port` in the kernel (/proc/net/tcp*)
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(name).read().splitlines()[1:]:
+            addr, p = line.split()[1].split(":")
+            if int(p, 16) == port and line.split()[3] == "01":
+                return socket.inet_ntoa(struct.pack("<I", int(addr[-8:], 16)))
+for fam, lo, wild in ((socket.AF_INET, "127.0.0.1", "0.0.0.0"), (socket.AF_INET6, "::ffff:127.0.0.1", "::")):
+    l = socket.socket(fam); l.bind((lo, 0)); l.listen(4); port = l.getsockname()[1]
+    f = socket.socket(fam); f.bind((wild, 0)); q = f.getsockname()[1]; f.close()
+    for want in (0, q):
+        c = socket.socket(fam); c.bind((wild, want)); c.connect((lo, port)); a, peer = l.accept()
+        me, him = c.getsockname(), c.getpeername()
+        print(fam.name, "Q" if want else "0", "real", real(me[1]), "client", me[0], want in (0, me[1]),
+              him[0], him[1] == port, "accepted", a.getsockname()[0], peer[0], a.getpeername()[0],
+              peer[1] == me[1])
+        a.close(); c.close()
+'
+want_wb=""
+for q in 0 Q; do
+  want_wb+="AF_INET $q real 127.100.31.1 client * True 127.0.0.1 True accepted 127.0.0.1 127.0.0.1 127.0.0.1 True"$'\n'
+done
+for q in 0 Q; do
+  want_wb+="AF_INET6 $q real 127.100.31.1 client * True $m True accepted $m $m $m True"$'\n'
+done
+wb=$(run_in "$PARENT/s31" python3 -c "$WILDBOUND")
+for q in 0 Q; do
+  expect "a client bound to 0.0.0.0:$q connects to a 127.0.0.1 listener held as V: peer 127.0.0.1" \
+    "$(grep "^AF_INET $q " <<< "$wb")" "$(grep "^AF_INET $q " <<< "$want_wb")"
+  expect "the same bound to [::]:$q on a dual-stack socket: peer ::ffff:127.0.0.1" \
+    "$(grep "^AF_INET6 $q " <<< "$wb")" "$(grep "^AF_INET6 $q " <<< "$want_wb")"
+done
+mkdir -p "$TMP/run-vip/sessions" && cp "$TMP/31-vip.rules" "$TMP/run-vip/sessions/31.rules"
+expect "... and the preload path alone (same rules) shows the same" \
+  "$(run_in "$PLAIN" env LD_PRELOAD="$LIB" VIPFARM_SESSION=31 VIPFARM_RUN_DIR="$TMP/run-vip" \
+    python3 -c "$WILDBOUND")" "${want_wb%$'\n'}"
 "$BPF" set --pin "$PIN" --cgroup "$PARENT/s31" --rules "$TMP/run/sessions/31.rules"
 
 # Per-program VIPs by command name. The static binary's name vf-kprobe-static is cut by the kernel

@@ -807,9 +807,10 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
     if (st) m = &st->m;
     else listener_view(ctx, sk, &lm);
     if (local && (m->flags & VFB_S_LOCAL) && same6(m->local_real, a)) {
-      /* A connection accepted on a wildcard listener really came to V: shown as it is. */
-      if (!(is_any6(m->local_shown) || (is_mapped(m->local_shown) && m->local_shown[3] == 0)) ||
-          sk->dst_port == 0) {
+      /* A connection accepted on a wildcard listener really came to V: shown as it is. A socket
+         that bound the wildcard itself (its own storage: also a client that connected after)
+         shows what it bound, as in the shim. */
+      if (!(is_any6(m->local_shown) || (is_mapped(m->local_shown) && m->local_shown[3] == 0)) || st) {
         __builtin_memcpy(a, m->local_shown, 16);
         done = 1;
       } else {

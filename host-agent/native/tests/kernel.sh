@@ -292,8 +292,10 @@ expect "a client of a wildcard listener held as V still sees 127.0.0.1; the acce
   "$(sed -n 3p <<< "$acc")" "wildcard 127.100.31.1 0.0.0.0 client 127.0.0.1 accepted 127.100.31.1"
 # A client that binds the wildcard first (0.0.0.0 -> V: its bind gives it storage) and then connects
 # to 127.0.0.1 held as V, where the listener was bound as 127.0.0.1 (issue 8): its peer shows as
-# 127.0.0.1 (not V), and the server sees it as 127.0.0.1. Port 0 and a given port Q; AF_INET and
-# dual-stack AF_INET6. The preload path alone, with the same rules, must print the same lines.
+# 127.0.0.1 (not V), its local address as the 0.0.0.0 / :: it bound (as on the preload path; so does
+# a UDP socket bound to the wildcard and connected to 127.0.0.1), and the server sees it as
+# 127.0.0.1. Port 0 and a given port Q; AF_INET and dual-stack AF_INET6. The preload path alone,
+# with the same rules, must print the same lines.
 WILDBOUND='
 import socket, struct
 def real(port):  # the established connection at local port `port` in the kernel (/proc/net/tcp*)
@@ -301,6 +303,12 @@ def real(port):  # the established connection at local port `port` in the kernel
         for line in open(name).read().splitlines()[1:]:
             addr, p = line.split()[1].split(":")
             if int(p, 16) == port and line.split()[3] == "01":
+                return socket.inet_ntoa(struct.pack("<I", int(addr[-8:], 16)))
+def real_udp(port):  # the UDP socket at local port `port` in the kernel
+    for name in ("/proc/net/udp", "/proc/net/udp6"):
+        for line in open(name).read().splitlines()[1:]:
+            addr, p = line.split()[1].split(":")
+            if int(p, 16) == port:
                 return socket.inet_ntoa(struct.pack("<I", int(addr[-8:], 16)))
 for fam, lo, wild in ((socket.AF_INET, "127.0.0.1", "0.0.0.0"), (socket.AF_INET6, "::ffff:127.0.0.1", "::")):
     l = socket.socket(fam); l.bind((lo, 0)); l.listen(4); port = l.getsockname()[1]
@@ -312,20 +320,28 @@ for fam, lo, wild in ((socket.AF_INET, "127.0.0.1", "0.0.0.0"), (socket.AF_INET6
               him[0], him[1] == port, "accepted", a.getsockname()[0], peer[0], a.getpeername()[0],
               peer[1] == me[1])
         a.close(); c.close()
+    u = socket.socket(fam, socket.SOCK_DGRAM); u.bind((wild, 0)); u.connect((lo, port))
+    print(fam.name, "udp real", real_udp(u.getsockname()[1]), "local", u.getsockname()[0], "peer", u.getpeername()[0])
 '
 want_wb=""
 for q in 0 Q; do
-  want_wb+="AF_INET $q real 127.100.31.1 client * True 127.0.0.1 True accepted 127.0.0.1 127.0.0.1 127.0.0.1 True"$'\n'
+  want_wb+="AF_INET $q real 127.100.31.1 client 0.0.0.0 True 127.0.0.1 True accepted 127.0.0.1 127.0.0.1 127.0.0.1 True"$'\n'
 done
+want_wb+="AF_INET udp real 127.100.31.1 local 0.0.0.0 peer 127.0.0.1"$'\n'
 for q in 0 Q; do
-  want_wb+="AF_INET6 $q real 127.100.31.1 client * True $m True accepted $m $m $m True"$'\n'
+  want_wb+="AF_INET6 $q real 127.100.31.1 client :: True $m True accepted $m $m $m True"$'\n'
 done
+want_wb+="AF_INET6 udp real 127.100.31.1 local :: peer $m"$'\n'
 wb=$(run_in "$PARENT/s31" python3 -c "$WILDBOUND")
 for q in 0 Q; do
-  expect "a client bound to 0.0.0.0:$q connects to a 127.0.0.1 listener held as V: peer 127.0.0.1" \
+  expect "a client bound to 0.0.0.0:$q connects to a 127.0.0.1 listener held as V: peer 127.0.0.1, local 0.0.0.0" \
     "$(grep "^AF_INET $q " <<< "$wb")" "$(grep "^AF_INET $q " <<< "$want_wb")"
-  expect "the same bound to [::]:$q on a dual-stack socket: peer ::ffff:127.0.0.1" \
+  expect "the same bound to [::]:$q on a dual-stack socket: peer ::ffff:127.0.0.1, local ::" \
     "$(grep "^AF_INET6 $q " <<< "$wb")" "$(grep "^AF_INET6 $q " <<< "$want_wb")"
+done
+for fam in AF_INET AF_INET6; do
+  expect "a UDP socket ($fam) bound to the wildcard, connected to 127.0.0.1: local the wildcard, peer 127.0.0.1" \
+    "$(grep "^$fam udp " <<< "$wb")" "$(grep "^$fam udp " <<< "$want_wb")"
 done
 mkdir -p "$TMP/run-vip/sessions" && cp "$TMP/31-vip.rules" "$TMP/run-vip/sessions/31.rules"
 expect "... and the preload path alone (same rules) shows the same" \

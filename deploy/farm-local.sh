@@ -58,12 +58,27 @@ start_control() {
     --agent-grace "${VIPFARM_FARM_AGENT_GRACE:-10}"
 }
 
+# The kernel path's host-wide state, one set per agent of this farm: the agents of a real farm each have
+# a host of their own, here they share one. With the defaults (<cgroup2 mount>/vipfarm.slice, pins in
+# /sys/fs/bpf/vipfarm-<host id>) an agent's start-up reconcile removed the other agent's session
+# cgroups, and two farms on one machine (two test runs at once) broke each other's sessions
+# ("/sys/fs/cgroup/.../vipfarm.slice/session-115 is not a cgroup v2 directory").
+kernel_paths() { # agent name
+  local id mount
+  id="$(cat "$farm/cluster-name")-$1"
+  mount=$(awk '$3 == "cgroup2" {print $2; exit}' /proc/self/mounts 2>/dev/null || true)
+  [ -z "$mount" ] || echo "--cgroup-parent $mount/vipfarm-$id.slice"
+  echo "--bpf-pin-dir /sys/fs/bpf/vipfarm-$id"
+}
+
 start_agent() {
-  local name=$1 bridges="" c
+  local name=$1 bridges="" c kernel
   for c in "${controls[@]}"; do bridges="$bridges,$(address_of "$c"):$(port_of "$c" bridge)"; done
+  kernel=$(kernel_paths "$name")
+  # shellcheck disable=SC2086 # word-split on purpose: options and paths without spaces
   launch "$name" --role agent --host-id "$name" --run-dir "$farm/$name/run" --data-dir "$farm/$name/data" \
     --control-members "${bridges#,}" --bridge-cert "$farm/ca/agents/$name.pem" \
-    --bridge-key "$farm/ca/agents/$name.key" --bridge-ca "$farm/ca/ca.pem"
+    --bridge-key "$farm/ca/agents/$name.key" --bridge-ca "$farm/ca/ca.pem" $kernel
 }
 
 start_one() {

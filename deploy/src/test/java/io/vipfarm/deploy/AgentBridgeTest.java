@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetClientOptions;
 import io.vertx.core.net.PemTrustOptions;
+import io.vertx.servicediscovery.ServiceDiscoveryOptions;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.ErrorType;
@@ -22,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -40,11 +43,15 @@ class AgentBridgeTest {
   private VipfarmNode control;
   private VipfarmNode agent;
   private Vertx intruder;
+  private Vertx agentSide;
 
   @AfterEach
   void stop() {
     if (intruder != null) {
       intruder.close();
+    }
+    if (agentSide != null) {
+      agentSide.close();
     }
     if (agent != null) {
       agent.closeAndWait(30);
@@ -134,6 +141,48 @@ class AgentBridgeTest {
       assertThatThrownBy(() -> gateway.events(path, "0", 2, 3)).as("a second " + type)
           .isInstanceOf(AssertionError.class).hasMessageContaining("got 1 of 2");
     }
+  }
+
+  @Test
+  @DisplayName("an agent that connects again is never without a record: the new one comes before the old one goes")
+  void aReconnectingAgentAlwaysHasARecord() throws Exception {
+    FarmCa ca = FarmCa.init(tmp.resolve("ca"));
+    int bridgePort = FreePort.pick();
+    control = start(new NodeOptions(Role.CONTROL, "127.0.0.1", 0, "unused", tmp.resolve("c/data"), tmp.resolve("c/run"),
+        "bridge-" + UUID.randomUUID(), FreePort.pick(), List.of(), "127.0.0.1", null, null, List.of(), 1, false,
+        new BridgeSettings(bridgePort, ca.control("c1", "127.0.0.1"), List.of(), 30)));
+    // h1's records as Service Discovery announces them: how many are up after each change
+    List<String> changes = new CopyOnWriteArrayList<>();
+    AtomicInteger up = new AtomicInteger();
+    CompletableFuture<Void> watching = new CompletableFuture<>();
+    control.vertx().runOnContext(v -> control.vertx().eventBus().<JsonObject>consumer(
+        ServiceDiscoveryOptions.DEFAULT_ANNOUNCE_ADDRESS, msg -> {
+          JsonObject record = msg.body();
+          if ("h1".equals(record.getJsonObject("metadata", new JsonObject()).getString(Addresses.META_HOST_ID))) {
+            int now = "UP".equals(record.getString("status")) ? up.incrementAndGet() : up.decrementAndGet();
+            changes.add(record.getString("status") + " -> " + now);
+          }
+        }).completion().onComplete(ar -> watching.complete(null)));
+    watching.get(10, TimeUnit.SECONDS);
+    GatewayClient gateway = new GatewayClient(control.gatewayPort(), "token");
+
+    // h1's agent: serves its address (an empty session list) and connects 3 times, the link dropping between
+    agentSide = Vertx.vertx();
+    for (int round = 1; round <= 3; round++) {
+      BridgeClient h1 = new BridgeClient(agentSide, ca.agent("h1"), List.of("127.0.0.1:" + bridgePort), "h1");
+      onContext(agentSide, () -> {
+        h1.register(Addresses.agent("h1"), frame -> h1.reply(frame.getString("replyAddress"), new JsonArray()));
+        return h1.start();
+      }).get(30, TimeUnit.SECONDS);
+      int published = round;
+      Poll.until("h1's record of connection " + round, Duration.ofSeconds(30),
+          () -> changes.stream().filter(c -> c.startsWith("UP")).count() == published && up.get() == 1);
+      assertThat(gateway.get("/api/v1/hosts").array().stream().map(h -> ((JsonObject) h).getString("hostId")).toList())
+          .containsExactly("h1");
+      onContext(agentSide, h1::close).get(10, TimeUnit.SECONDS);
+    }
+    assertThat(changes).as("never no record of h1 once it had one: " + changes)
+        .containsExactly("UP -> 1", "UP -> 2", "DOWN -> 1", "UP -> 2", "DOWN -> 1");
   }
 
   private static <T> CompletableFuture<T> onContext(Vertx vertx, java.util.function.Supplier<io.vertx.core.Future<T>> op) {

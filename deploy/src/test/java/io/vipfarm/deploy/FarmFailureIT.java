@@ -53,6 +53,8 @@ class FarmFailureIT {
 
   private final String token = "farm-it-" + UUID.randomUUID();
   private final Map<String, String> gateways = new LinkedHashMap<>();
+  /** Members this class killed: a process just sent kill -9 may still look alive (exiting, or not yet reaped). */
+  private final Set<String> killedMembers = new HashSet<>();
   private Path farm;
   private Path script;
 
@@ -129,6 +131,7 @@ class FarmFailureIT {
 
     long victimPid = pid(victim);
     new ProcessBuilder("kill", "-9", Long.toString(victimPid)).start().waitFor();
+    killedMembers.add(victim);
     killed.set(true);
     System.out.printf("killed %s (pid %d), agent-1's member; polling %s%n", victim, victimPid, survivor);
 
@@ -158,7 +161,8 @@ class FarmFailureIT {
   @Test
   @Order(2)
   void killingAnAgentEndsItsSessionsAndItsLeasesExpire() throws Exception {
-    String alive = gateways.keySet().stream().filter(c -> isAlive(c)).findFirst().orElseThrow();
+    String alive = gateways.keySet().stream().filter(c -> !killedMembers.contains(c) && isAlive(c)).findFirst()
+        .orElseThrow();
     GatewayClient gateway = gateway(alive);
     List<String> sessions = gateway.get("/api/v1/hosts/agent-2/sessions?limit=5000").array().stream()
         .map(s -> ((JsonObject) s).getString("sessionId")).toList();

@@ -60,6 +60,9 @@ public final class AgentBridgeVerticle extends VerticleBase {
    */
   private static final long MAX_HEARD_WRITE_INTERVAL_MS = 5_000;
   private static final long LIST_SESSIONS_TIMEOUT_MS = 5_000;
+  /** A registration that failed is tried again after this (times the attempt), at most {@code REGISTER_RETRY_MAX_MS}. */
+  private static final long REGISTER_RETRY_MS = 500;
+  private static final long REGISTER_RETRY_MAX_MS = 5_000;
 
   private final HazelcastInstance hazelcast;
   private final BridgeTls tls;
@@ -76,9 +79,13 @@ public final class AgentBridgeVerticle extends VerticleBase {
   private String member;
   private long sweepTimer = -1;
 
-  /** One agent's connection; {@code registration} is its Service Discovery record while it serves. */
+  /**
+   * One agent's connection; {@code serving} from the agent's registration of its address until it
+   * unregisters it, {@code registration} its Service Discovery record once published.
+   */
   private static final class Link {
     final String hostId;
+    boolean serving;
     String registration;
     long lastHeardWrite;
 
@@ -229,8 +236,20 @@ public final class AgentBridgeVerticle extends VerticleBase {
 
   // ---- agent lifecycle
 
-  /** The agent serves its address: (re)publish its record, replacing any a dead member left behind. */
+  /**
+   * The agent serves its address: publish its record, then withdraw any other record of the host (one a
+   * dead member left behind, or this member's from before a reconnection). In that order, so that a host
+   * that only moves is never without a record: withdrawing first left a moment in which every gateway
+   * answered 404 "no host agent" for an agent that was connected and serving (the old record and the new
+   * one name the same event-bus address, so either is good meanwhile; {@link ServiceLocator#agents()}
+   * lists a host once).
+   */
   private void registered(Link link) {
+    link.serving = true;
+    register(link, 1);
+  }
+
+  private void register(Link link, int attempt) {
     String hostId = link.hostId;
     long now = System.currentTimeMillis();
     // local only: straight to the agent through this member's bridge, never to a stale registration elsewhere
@@ -247,18 +266,46 @@ public final class AgentBridgeVerticle extends VerticleBase {
           presence.registered(hostId, member, now, ids);
           return null;
         }))
-        .compose(v -> unpublishRecordsOf(hostId))
         .compose(v -> discovery.publish(ServiceLocator.record(Addresses.HOST_AGENT_SERVICE, Addresses.agent(hostId),
             HostAgentService.class, new JsonObject().put(Addresses.META_HOST_ID, hostId).put("bridgeMember", member))))
-        .onSuccess(record -> {
-          if (links.containsValue(link)) {
-            link.registration = record.getRegistration();
+        .compose(record -> {
+          if (!stillServing(link)) {
+            // the link dropped (or the agent unregistered) meanwhile: take back this record only; a record
+            // that another member published since stays
+            return discovery.unpublish(record.getRegistration()).<Boolean>map(false);
+          }
+          link.registration = record.getRegistration();
+          // a record left over (one that another member withdrew first, say) names the same address: harmless
+          return unpublishRecordsOf(hostId, record.getRegistration())
+              .onFailure(err -> LOG.debug("older records of '{}' not all withdrawn: {}", hostId, err.toString()))
+              .otherwiseEmpty()
+              .map(true);
+        })
+        .onSuccess(joined -> {
+          if (joined) {
             LOG.info("agent '{}' joined through this member's bridge", hostId);
-          } else {
-            discovery.unpublish(record.getRegistration()); // the link dropped meanwhile
           }
         })
-        .onFailure(err -> LOG.warn("cannot publish the agent of '{}': {}", hostId, err.toString()));
+        .onFailure(err -> {
+          // typically a Hazelcast operation that a member's death made indeterminate: try again while the agent
+          // is connected here, or the host could stay without a record (404 on every gateway) until it reconnects
+          if (stillServing(link)) {
+            long delay = Math.min(REGISTER_RETRY_MAX_MS, REGISTER_RETRY_MS * attempt);
+            LOG.warn("cannot publish the agent of '{}' (attempt {}; again in {} ms): {}", hostId, attempt, delay,
+                err.toString());
+            vertx.setTimer(delay, id -> {
+              if (stillServing(link)) {
+                register(link, attempt + 1);
+              }
+            });
+          } else {
+            LOG.warn("cannot publish the agent of '{}' (its link is gone): {}", hostId, err.toString());
+          }
+        });
+  }
+
+  private boolean stillServing(Link link) {
+    return link.serving && links.containsValue(link);
   }
 
   private static List<String> sessionIds(Object reply) {
@@ -303,6 +350,7 @@ public final class AgentBridgeVerticle extends VerticleBase {
   }
 
   private void withdraw(Link link) {
+    link.serving = false;
     String registration = link.registration;
     link.registration = null;
     if (registration != null) {
@@ -319,9 +367,11 @@ public final class AgentBridgeVerticle extends VerticleBase {
     LOG.info("agent '{}' disconnected from this member's bridge", link.hostId);
   }
 
-  private Future<Void> unpublishRecordsOf(String hostId) {
+  /** Withdraws the records of {@code hostId}, all of them or all but {@code keep}. */
+  private Future<Void> unpublishRecordsOf(String hostId, String keep) {
     return discovery.getRecords(r -> Addresses.HOST_AGENT_SERVICE.equals(r.getName())
-            && hostId.equals(r.getMetadata().getString(Addresses.META_HOST_ID)))
+            && hostId.equals(r.getMetadata().getString(Addresses.META_HOST_ID))
+            && !r.getRegistration().equals(keep))
         .compose(records -> Future.join(records.stream().map(Record::getRegistration)
             .map(discovery::unpublish).toList()))
         .mapEmpty();
@@ -348,7 +398,7 @@ public final class AgentBridgeVerticle extends VerticleBase {
     data.put("reason", "no heartbeat");
     data.put("lastHeartbeat", d.lastSeen());
     events.emit(VipfarmEvent.submit(VipfarmEvent.HOST_LEFT, d.hostId(), null, data));
-    unpublishRecordsOf(d.hostId())
+    unpublishRecordsOf(d.hostId(), null)
         .onFailure(err -> LOG.warn("cannot withdraw the record of '{}': {}", d.hostId(), err.toString()));
   }
 }

@@ -37,8 +37,9 @@ final class HostPresence {
    * null), replaces what was known.
    */
   void registered(String hostId, String member, long now, Collection<String> sessionIds) {
-    present.set(hostId, member);
+    // heard of before present: a sweep that finds the host present without a heartbeat takes it for gone
     seen.set(hostId, now);
+    present.set(hostId, member);
     if (sessionIds != null) {
       sessions.remove(hostId);
       sessionIds.forEach(id -> sessions.put(hostId, id));

@@ -8,7 +8,9 @@ import io.vertx.servicediscovery.Status;
 import io.vertx.servicediscovery.types.EventBusService;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.VipfarmException;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Finds services through Vert.x Service Discovery. Each service publishes an event-bus record
@@ -73,9 +75,21 @@ public final class ServiceLocator {
             : Future.succeededFuture(endpoint(r)));
   }
 
-  /** Every published host agent. */
+  /**
+   * Every published host agent, one record per host: while an agent moves to another control member,
+   * the bridge there publishes its new record before it withdraws the old one, and both name the same
+   * address.
+   */
   public Future<List<Record>> agents() {
-    return discovery.getRecords(r -> Addresses.HOST_AGENT_SERVICE.equals(r.getName()) && r.getStatus() == Status.UP);
+    return discovery.getRecords(r -> Addresses.HOST_AGENT_SERVICE.equals(r.getName()) && r.getStatus() == Status.UP)
+        .map(records -> {
+          Map<String, Record> byHost = new LinkedHashMap<>();
+          for (Record r : records) {
+            String hostId = r.getMetadata().getString(Addresses.META_HOST_ID);
+            byHost.putIfAbsent(hostId == null ? "\u0000" + r.getRegistration() : hostId, r);
+          }
+          return List.copyOf(byHost.values());
+        });
   }
 
   private static String endpoint(Record r) {

@@ -6,16 +6,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonObject;
 import io.vertx.junit5.VertxExtension;
 import io.vertx.junit5.VertxTestContext;
 import io.vertx.servicediscovery.ServiceDiscovery;
 import io.vipfarm.api.Addresses;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import io.vipfarm.api.bus.EventBusClient;
-import io.vipfarm.api.bus.Json;
 import io.vipfarm.api.bus.ServiceLocator;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.AllocationQuery;
@@ -63,8 +62,8 @@ class AllocationVerticleTest {
     for (String map : new String[] {AllocationMaps.POOLS, AllocationMaps.BLOCKS, AllocationMaps.LEASE_INDEX, AllocationMaps.LAST_ADDRESS}) {
       hazelcast.getMap(map).clear();
     }
-    vertx.eventBus().<JsonObject>consumer(Addresses.EVENTS_SUBMIT,
-        msg -> events.add(Json.fromJson(msg.body(), VipfarmEvent.class)));
+    vertx.eventBus().<Object>consumer(Addresses.EVENTS_SUBMIT,
+        msg -> events.add(EventSink.read(msg.body())));
     client = AllocationService.client(EventBusClient.fixed(vertx, Addresses.ALLOCATION));
     vertx.deployVerticle(new AllocationVerticle(hazelcast, clock::get, 50)).onComplete(context.succeedingThenComplete());
   }

@@ -480,10 +480,11 @@ if command -v socat > /dev/null; then
     SYSTEM:'echo s21-udp-echo' 2>&1"
   expect "session 21 socat UDP-RECVFROM on the same 127.0.0.1:$UP" "$first_line" "*receiving on *:$UP"
   # UDP has no end of reply: socat waits -t seconds, and under load the server's fork + shell may take
-  # longer; a datagram client tries again, so does this one (up to 3 times), and stops at the first echo
+  # longer; a datagram client tries again, so does this one (up to 3 times, waiting longer each time:
+  # 2, 4, 8 s; three tries of 2 s all came back empty at load 10-17), and stops at the first echo
   for s in 20 21; do
     for try in 1 2 3; do
-      reply=$(echo ping | in_session $s socat -t 2 -T 10 - "UDP:127.0.0.1:$UP" 2>&1)
+      reply=$(echo ping | in_session $s socat -t $((1 << try)) -T 20 - "UDP:127.0.0.1:$UP" 2>&1)
       [[ -n $reply ]] && break
     done
     expect "session $s socat UDP client to 127.0.0.1:$UP gets its own session's echo" "$reply" "s$s-udp-echo"

@@ -5,7 +5,6 @@ import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.ReplyException;
 import io.vertx.core.eventbus.ReplyFailure;
 import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.ErrorType;
 import io.vipfarm.api.VipfarmException;
 import java.util.List;
@@ -51,9 +50,7 @@ public final class EventBusClient {
 
   /** Sends {@code body} (a record, a JsonObject or null) and reads the reply as {@code type}. */
   public <T> Future<T> call(String action, Object body, Class<T> type) {
-    return send(action, body).map(reply -> reply == null ? null
-        : type.isInstance(reply) ? type.cast(reply)
-        : Json.fromJson(reply instanceof JsonObject json ? json : Json.toJson(reply), type));
+    return send(action, body).map(reply -> Json.fromBody(reply, type));
   }
 
   public <T> Future<List<T>> callList(String action, Object body, Class<T> type) {

@@ -204,6 +204,20 @@ public final class Json {
     return v == null ? 0 : ((Number) v).longValue();
   }
 
+  /**
+   * A message body as {@code type}: the record itself when it came as one ({@link RecordCodec}),
+   * else read from its JSON; null stays null.
+   */
+  public static <T> T fromBody(Object body, Class<T> type) {
+    if (body == null || type.isInstance(body)) {
+      return type.cast(body);
+    }
+    if (type == JsonObject.class) {
+      return type.cast(toJson(body));
+    }
+    return fromJson(body instanceof JsonObject json ? json : toJson(body), type);
+  }
+
   public static <T> List<T> listFromJson(JsonArray json, Class<T> type) {
     JavaType listType = WIRE.getTypeFactory().constructCollectionType(List.class, type);
     try {

@@ -25,15 +25,13 @@ public final class ServiceEndpoint {
 
   /** An operation taking a record argument (sent as JSON, or as itself through {@link RecordCodec}). */
   public <T> ServiceEndpoint on(String action, Class<T> argType, Function<T, Future<?>> op) {
-    actions.put(action, body -> op.apply(body == null ? null
-        : argType.isInstance(body) ? argType.cast(body)
-        : Json.fromJson(body instanceof JsonObject json ? json : Json.toJson(body), argType)));
+    actions.put(action, body -> op.apply(Json.fromBody(body, argType)));
     return this;
   }
 
   /** An operation taking the raw JSON argument (for small parameter objects). */
   public ServiceEndpoint on(String action, Function<JsonObject, Future<?>> op) {
-    actions.put(action, body -> op.apply(body == null || body instanceof JsonObject ? (JsonObject) body : Json.toJson(body)));
+    actions.put(action, body -> op.apply(Json.fromBody(body, JsonObject.class)));
     return this;
   }
 
@@ -77,7 +75,7 @@ public final class ServiceEndpoint {
     } catch (RuntimeException e) {
       result = Future.failedFuture(e);
     }
-    return result.<Object>map(r -> r).recover(err -> Future.failedFuture(asVipfarm(err)));
+    return result.<Object>map(Object.class::cast).recover(err -> Future.failedFuture(asVipfarm(err)));
   }
 
   /** The failure message that {@link EventBusClient} reads the detail and field back from. */

@@ -66,9 +66,7 @@ class AgentBridgeTest {
   void agentsActOnlyForTheirOwnHost() throws Exception {
     FarmCa ca = FarmCa.init(tmp.resolve("ca"));
     int bridgePort = FreePort.pick();
-    control = start(new NodeOptions(Role.CONTROL, "127.0.0.1", 0, "unused", tmp.resolve("c/data"), tmp.resolve("c/run"),
-        "bridge-" + UUID.randomUUID(), FreePort.pick(), List.of(), "127.0.0.1", null, null, List.of(), 1, false,
-        new BridgeSettings(bridgePort, ca.control("c1", "127.0.0.1"), List.of(), 3)));
+    control = startControl(ca, bridgePort, 3);
     agent = start(new NodeOptions(Role.AGENT, "127.0.0.1", 0, "h1", tmp.resolve("a/data"), tmp.resolve("a/run"),
         "unused", 0, List.of(), "127.0.0.1", null, null, List.of(), 1, false,
         new BridgeSettings(0, ca.agent("h1"), List.of("127.0.0.1:" + bridgePort), 3)));
@@ -148,9 +146,7 @@ class AgentBridgeTest {
   void aReconnectingAgentAlwaysHasARecord() throws Exception {
     FarmCa ca = FarmCa.init(tmp.resolve("ca"));
     int bridgePort = FreePort.pick();
-    control = start(new NodeOptions(Role.CONTROL, "127.0.0.1", 0, "unused", tmp.resolve("c/data"), tmp.resolve("c/run"),
-        "bridge-" + UUID.randomUUID(), FreePort.pick(), List.of(), "127.0.0.1", null, null, List.of(), 1, false,
-        new BridgeSettings(bridgePort, ca.control("c1", "127.0.0.1"), List.of(), 30)));
+    control = startControl(ca, bridgePort, 30);
     // h1's records as Service Discovery announces them: how many are up after each change
     List<String> changes = new CopyOnWriteArrayList<>();
     AtomicInteger up = new AtomicInteger();
@@ -195,6 +191,13 @@ class AgentBridgeTest {
       }
     }));
     return result;
+  }
+
+  /** A control member with an agent bridge on {@code bridgePort} that waits {@code agentGraceSeconds} for a silent agent. */
+  private VipfarmNode startControl(FarmCa ca, int bridgePort, int agentGraceSeconds) throws Exception {
+    return start(new NodeOptions(Role.CONTROL, "127.0.0.1", 0, "unused", tmp.resolve("c/data"), tmp.resolve("c/run"),
+        "bridge-" + UUID.randomUUID(), FreePort.pick(), List.of(), "127.0.0.1", null, null, List.of(), 1, false,
+        new BridgeSettings(bridgePort, ca.control("c1", "127.0.0.1"), List.of(), agentGraceSeconds)));
   }
 
   private static VipfarmNode start(NodeOptions options) throws Exception {

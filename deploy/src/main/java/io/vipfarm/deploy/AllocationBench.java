@@ -56,11 +56,17 @@ public final class AllocationBench {
       "  --pool-prefix P   pool size as a prefix length, 8..30 (default 16)",
       "  --fill F          percent of the pool leased before measuring, 0..99 (default 0)",
       "  --concurrency C   requests in flight (default 64)",
-      "  --warmup W        unmeasured acquires first, in a pool of their own (127.64.0.0/10; default 0)");
+      "  --warmup W|auto   unmeasured acquires first, in a pool of their own (127.64.0.0/10); auto (default):",
+      "                    chunks of 10000 until the JIT has settled (at most 250000); 0: none");
 
   private static final String ECHO = "vipfarm.bench.echo";
 
+  /** {@code warmup} is a count of acquires, or {@link #AUTO_WARMUP}. */
   record Options(int members, int sessions, int rate, int prefix, int fill, int concurrency, int warmup) {}
+
+  static final int AUTO_WARMUP = -1;
+  private static final int WARMUP_CHUNK = 10_000;
+  private static final int WARMUP_MAX_CHUNKS = 25;
 
   /** The warm-up pool: outside every measured pool (127.128.0.0/9 and 127.200.0.0/13 or smaller), but not with a /8. */
   private static final String WARMUP_CIDR = "127.64.0.0/10";
@@ -78,7 +84,7 @@ public final class AllocationBench {
     int prefix = 16;
     int fill = 0;
     int concurrency = 64;
-    int warmup = 0;
+    int warmup = AUTO_WARMUP;
     for (CommandOption option : CommandOption.parse(args.subList(1, args.size()))) {
       String name = option.name();
       String value = option.value();
@@ -89,7 +95,7 @@ public final class AllocationBench {
         case "--pool-prefix" -> prefix = number(name, value, 8, 30);
         case "--fill" -> fill = number(name, value, 0, 99);
         case "--concurrency" -> concurrency = number(name, value, 1, 4096);
-        case "--warmup" -> warmup = number(name, value, 0, 4_000_000);
+        case "--warmup" -> warmup = value.equals("auto") ? AUTO_WARMUP : number(name, value, 0, 4_000_000);
         default -> throw new UsageException("bench: unknown option '" + name + "'\n" + USAGE);
       }
     }
@@ -101,6 +107,9 @@ public final class AllocationBench {
     }
     if (warmup > 0 && prefix == 8) {
       throw new UsageException("bench: --warmup needs a pool of its own, which a /8 pool leaves no room for");
+    }
+    if (warmup == AUTO_WARMUP && prefix == 8) {
+      warmup = 0; // no room for a warm-up pool next to a /8: measured cold, as the human line says
     }
     return new Options(members, sessions, rate, prefix, fill, concurrency, warmup);
   }
@@ -153,12 +162,28 @@ public final class AllocationBench {
       // a host query, as the gateway makes: the lease index gets its host and user indexes (added by
       // the first query that needs them), so that the acquires below pay for keeping them up to date
       await(clients.get(0).leases(new AllocationQuery("bench-host", null, null, pool, null)));
-      if (o.warmup() > 0) {
+      int warmedUp = 0;
+      Boolean settled = null;
+      if (o.warmup() != 0) {
         // the JIT and the members' caches warm up on another pool, so the measured pool's fill is as asked
         await(clients.get(0).putPool(new PoolSpec("warmup", WARMUP_CIDR, null, null, 3600)));
         long t = System.nanoTime();
-        drive(nodes, clients, "warmup", "warm", o.warmup(), o.concurrency(), 0, null);
-        out.printf("warm-up: %d acquires in another pool in %.1f s%n", o.warmup(), (System.nanoTime() - t) / 1e9);
+        if (o.warmup() == AUTO_WARMUP) {
+          AtomicInteger chunk = new AtomicInteger();
+          JitWarmUp.Result r = JitWarmUp.untilSteady(2, WARMUP_MAX_CHUNKS, () -> drive(nodes, clients, "warmup",
+              "warm" + chunk.incrementAndGet(), WARMUP_CHUNK, o.concurrency(), 0, null));
+          warmedUp = r.chunks() * WARMUP_CHUNK;
+          settled = r.settled();
+          out.printf("warm-up: %d acquires in another pool in %.1f s; the JIT %s (compiling %.0f%% of the last chunk's time)%n",
+              warmedUp, (System.nanoTime() - t) / 1e9, r.settled() ? "settled" : "had not settled",
+              100 * r.lastShare());
+        } else {
+          drive(nodes, clients, "warmup", "warm", o.warmup(), o.concurrency(), 0, null);
+          warmedUp = o.warmup();
+          out.printf("warm-up: %d acquires in another pool in %.1f s%n", o.warmup(), (System.nanoTime() - t) / 1e9);
+        }
+      } else {
+        out.println("warm-up: none (the figures include the JIT compiling the path)");
       }
       long fillCount = created.size() * o.fill() / 100;
       if (fillCount > 0) {
@@ -185,7 +210,10 @@ public final class AllocationBench {
       List<Lease> leases = await(clients.get(0).leases(new AllocationQuery(null, null, null, pool, null)));
       Set<String> distinct = new HashSet<>();
       leases.forEach(l -> distinct.add(l.address()));
-      ConsistencyReport report = await(clients.get(0).check());
+      // the check reads every lease of every pool (the warm-up's too): more than a request's usual 10 s
+      AllocationService checker = AllocationService.client(
+          new EventBusClient(nodes.get(0), () -> Future.succeededFuture(Addresses.ALLOCATION), 120_000));
+      ConsistencyReport report = await(checker.check());
       long duplicateAnomalies = report.anomalies().stream()
           .filter(a -> a.type().equals(ConsistencyReport.DUPLICATE_ADDRESS)).count();
       long duplicates = (leases.size() - distinct.size()) + duplicateAnomalies;
@@ -207,7 +235,8 @@ public final class AllocationBench {
           .put("sessions", o.sessions())
           .put("poolPrefix", o.prefix())
           .put("fillPercent", o.fill())
-          .put("warmup", o.warmup())
+          .put("warmup", warmedUp)
+          .put("warmupSettled", settled)
           .put("leasesPerSecond", round(rate))
           .put("p50Ms", round(p50))
           .put("p99Ms", round(p99))

@@ -70,7 +70,8 @@ public final class GatewayBench {
       "  --leases N               live leases to create first (default 100000)",
       "  --hosts N                hosts the leases are spread over (default 100)",
       "  --requests N             measured requests per HTTP lookup (default 2000, after --warmup)",
-      "  --warmup N               unmeasured requests before each lookup (default 500)",
+      "  --warmup N|auto          unmeasured requests before each lookup; auto (default): chunks of 1000",
+      "                           until the JIT has settled (at most 30000)",
       "  --page-requests N        measured unfiltered first pages of /api/v1/allocations (default 20; 0 skips)",
       "  --http-concurrency N     requests in flight for the lookups (default 4)",
       "  --acquire-concurrency N  acquires in flight while creating leases (default 64)",
@@ -82,6 +83,10 @@ public final class GatewayBench {
   private static final String AGENT_HOST = "bench-agent";
   private static final int FIRST_SESSION = 1000;
   private static final int ACQUIRE_ATTEMPTS = 10;
+  /** {@code --warmup auto}: chunks of unmeasured requests until the JIT has settled ({@link JitWarmUp}). */
+  static final int AUTO_WARMUP = -1;
+  private static final int WARMUP_CHUNK = 1000;
+  private static final int WARMUP_MAX_CHUNKS = 30;
 
   record Options(int leases, int hosts, int requests, int warmup, int pageRequests, int httpConcurrency,
       int acquireConcurrency, int subscribers, int events, String cidr) {
@@ -90,7 +95,7 @@ public final class GatewayBench {
       int leases = 100_000;
       int hosts = 100;
       int requests = 2000;
-      int warmup = 500;
+      int warmup = AUTO_WARMUP;
       int pageRequests = 20;
       int httpConcurrency = 4;
       int acquireConcurrency = 64;
@@ -104,7 +109,7 @@ public final class GatewayBench {
           case "--leases" -> leases = count(name, value, 0);
           case "--hosts" -> hosts = count(name, value, 1);
           case "--requests" -> requests = count(name, value, 1);
-          case "--warmup" -> warmup = count(name, value, 0);
+          case "--warmup" -> warmup = value.equals("auto") ? AUTO_WARMUP : count(name, value, 0);
           case "--page-requests" -> pageRequests = count(name, value, 0);
           case "--http-concurrency" -> httpConcurrency = count(name, value, 1);
           case "--acquire-concurrency" -> acquireConcurrency = count(name, value, 1);
@@ -422,7 +427,13 @@ public final class GatewayBench {
     }
 
     private Stats measure(String what, Uri uri, String token, int warmup, int count) throws Exception {
-      if (warmup > 0) {
+      if (warmup == AUTO_WARMUP) {
+        long t = System.nanoTime();
+        JitWarmUp.Result r = JitWarmUp.untilSteady(2, WARMUP_MAX_CHUNKS, () -> latencies(uri, token, WARMUP_CHUNK));
+        out.printf(Locale.ROOT, "%-60s warm-up %d requests in %.1f s; the JIT %s (compiling %.0f%% of the last chunk's time)%n",
+            what, r.chunks() * WARMUP_CHUNK, (System.nanoTime() - t) / 1e9, r.settled() ? "settled" : "had not settled",
+            100 * r.lastShare());
+      } else if (warmup > 0) {
         latencies(uri, token, warmup);
       }
       long cpuBefore = processCpuNanos();

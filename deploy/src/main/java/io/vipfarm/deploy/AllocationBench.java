@@ -200,11 +200,13 @@ public final class AllocationBench {
       long[] latencies = new long[o.sessions()];
       long start = System.nanoTime();
       long cpuStart = processCpuNanos();
+      CpuSteal.Reading stealStart = CpuSteal.read();
       drive(nodes, clients, pool, "s", o.sessions(), o.concurrency(), o.rate(), latencies);
       double seconds = (System.nanoTime() - start) / 1e9;
       // CPU time of the whole process (all members and the client) per acquire: unlike leases/s it hardly
       // moves with what else the shared machine runs, so runs at different times compare
       double cpuUsPerLease = (processCpuNanos() - cpuStart) / 1e3 / o.sessions();
+      double stealPercent = CpuSteal.read().percentSince(stealStart);
       long heapAfter = heapAfterGc();
 
       List<Lease> leases = await(clients.get(0).leases(new AllocationQuery(null, null, null, pool, null)));
@@ -225,7 +227,8 @@ public final class AllocationBench {
       double heapPer100k = (heapAfter - heapBefore) / (1024.0 * 1024.0) * 100_000.0 / o.sessions();
       out.printf("acquired %d leases in %.2f s: %.0f leases/s, p50 %.2f ms, p99 %.2f ms (%.0f%% of the bus baseline)%n",
           o.sessions(), seconds, rate, p50, p99, 100 * rate / baseline);
-      out.printf("CPU: %.0f µs per lease (all members and the client)%n", cpuUsPerLease);
+      out.printf("CPU: %.0f µs per lease (all members and the client); %.1f%% of the machine's CPU time stolen by the hypervisor meanwhile%n",
+          cpuUsPerLease, stealPercent);
       out.printf("uniqueness: %d live leases, %d distinct addresses, %d anomalies in the consistency check%n",
           leases.size(), distinct.size(), report.anomalies().size());
       out.printf("heap used after GC: %.1f MB before, %.1f MB after: %.1f MB per 100k leases (all %d members, backups included)%n",
@@ -245,6 +248,9 @@ public final class AllocationBench {
           .put("heapMbPer100kLeases", round(heapPer100k))
           .put("baselineRequestsPerSecond", round(baseline))
           .put("cpuUsPerLease", round(cpuUsPerLease));
+      if (!Double.isNaN(stealPercent)) {
+        json.put("stealPercent", round(stealPercent));
+      }
       out.println(json.encode());
       return json;
     } finally {

@@ -269,6 +269,7 @@ public final class GatewayBench {
           + " rows per page)", i -> "/api/v1/allocations?host=" + hostId(i % hosts), readerToken, o.warmup(),
           o.requests());
       double byHostCpu = lastCpuMsPerRequest;
+      double byHostSteal = lastStealPercent;
       Stats firstPage = o.pageRequests() == 0 ? null
           : measure("GET /api/v1/allocations (first page of " + o.leases() + ")", i -> "/api/v1/allocations",
               readerToken, Math.min(3, o.pageRequests()), o.pageRequests());
@@ -285,6 +286,9 @@ public final class GatewayBench {
           .put("allocationsByHostP99Ms", byHost.p99())
           .put("healthCpuMsPerRequest", healthCpu)
           .put("allocationsByHostCpuMsPerRequest", byHostCpu);
+      if (!Double.isNaN(byHostSteal)) {
+        json.put("allocationsByHostStealPercent", Math.round(byHostSteal * 100) / 100.0);
+      }
       if (firstPage != null) {
         json.put("allocationsFirstPageP50Ms", firstPage.p50()).put("allocationsFirstPageP99Ms", firstPage.p99());
       }
@@ -420,6 +424,8 @@ public final class GatewayBench {
     }
 
     private double lastCpuMsPerRequest;
+    /** Percent of the machine's CPU time stolen by the hypervisor during the last measurement ({@link CpuSteal}). */
+    private double lastStealPercent;
 
     private static long processCpuNanos() {
       return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
@@ -437,12 +443,14 @@ public final class GatewayBench {
         latencies(uri, token, warmup);
       }
       long cpuBefore = processCpuNanos();
+      CpuSteal.Reading stealBefore = CpuSteal.read();
       Stats stats = Stats.of(latencies(uri, token, count));
       // CPU time of this whole process (node and client) per request: unlike the latencies, it hardly
       // moves with what else the shared machine runs, so runs at different times compare
       lastCpuMsPerRequest = Math.round((processCpuNanos() - cpuBefore) / 1e4 / count) / 100.0;
-      out.printf(Locale.ROOT, "%-60s n=%d p50 %.2f ms  p99 %.2f ms  max %.2f ms  cpu %.2f ms/request%n", what,
-          count, stats.p50(), stats.p99(), stats.max(), lastCpuMsPerRequest);
+      lastStealPercent = CpuSteal.read().percentSince(stealBefore);
+      out.printf(Locale.ROOT, "%-60s n=%d p50 %.2f ms  p99 %.2f ms  max %.2f ms  cpu %.2f ms/request  steal %.1f%%%n", what,
+          count, stats.p50(), stats.p99(), stats.max(), lastCpuMsPerRequest, lastStealPercent);
       return stats;
     }
 

@@ -30,6 +30,7 @@ class AllocationBenchTest {
     assertThat(json.getDouble("p99Ms")).isGreaterThanOrEqualTo(json.getDouble("p50Ms")).isPositive();
     assertThat(json.containsKey("heapMbPer100kLeases")).isTrue();
     assertThat(json.getDouble("cpuUsPerLease")).isPositive();
+    assertThat(json.getDouble("stealPercent")).isBetween(0.0, 100.0);
     assertThat(lines.length).isGreaterThan(3);
   }
 

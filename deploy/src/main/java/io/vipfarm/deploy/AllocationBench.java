@@ -61,10 +61,9 @@ public final class AllocationBench {
 
   private static final String ECHO = "vipfarm.bench.echo";
 
-  /** {@code warmup} is a count of acquires, or {@link #AUTO_WARMUP}. */
+  /** {@code warmup} is a count of acquires, or {@link JitWarmUp#AUTO}. */
   record Options(int members, int sessions, int rate, int prefix, int fill, int concurrency, int warmup) {}
 
-  static final int AUTO_WARMUP = -1;
   private static final int WARMUP_CHUNK = 10_000;
   private static final int WARMUP_MAX_CHUNKS = 25;
 
@@ -84,7 +83,7 @@ public final class AllocationBench {
     int prefix = 16;
     int fill = 0;
     int concurrency = 64;
-    int warmup = AUTO_WARMUP;
+    int warmup = JitWarmUp.AUTO;
     for (CommandOption option : CommandOption.parse(args.subList(1, args.size()))) {
       String name = option.name();
       String value = option.value();
@@ -95,7 +94,7 @@ public final class AllocationBench {
         case "--pool-prefix" -> prefix = number(name, value, 8, 30);
         case "--fill" -> fill = number(name, value, 0, 99);
         case "--concurrency" -> concurrency = number(name, value, 1, 4096);
-        case "--warmup" -> warmup = value.equals("auto") ? AUTO_WARMUP : number(name, value, 0, 4_000_000);
+        case "--warmup" -> warmup = value.equals("auto") ? JitWarmUp.AUTO : number(name + " (or auto)", value, 0, 4_000_000);
         default -> throw new UsageException("bench: unknown option '" + name + "'\n" + USAGE);
       }
     }
@@ -108,7 +107,7 @@ public final class AllocationBench {
     if (warmup > 0 && prefix == 8) {
       throw new UsageException("bench: --warmup needs a pool of its own, which a /8 pool leaves no room for");
     }
-    if (warmup == AUTO_WARMUP && prefix == 8) {
+    if (warmup == JitWarmUp.AUTO && prefix == 8) {
       warmup = 0; // no room for a warm-up pool next to a /8: measured cold, as the human line says
     }
     return new Options(members, sessions, rate, prefix, fill, concurrency, warmup);
@@ -168,7 +167,7 @@ public final class AllocationBench {
         // the JIT and the members' caches warm up on another pool, so the measured pool's fill is as asked
         await(clients.get(0).putPool(new PoolSpec("warmup", WARMUP_CIDR, null, null, 3600)));
         long t = System.nanoTime();
-        if (o.warmup() == AUTO_WARMUP) {
+        if (o.warmup() == JitWarmUp.AUTO) {
           AtomicInteger chunk = new AtomicInteger();
           JitWarmUp.Result r = JitWarmUp.untilSteady(2, WARMUP_MAX_CHUNKS, () -> drive(nodes, clients, "warmup",
               "warm" + chunk.incrementAndGet(), WARMUP_CHUNK, o.concurrency(), 0, null));

@@ -83,8 +83,6 @@ public final class GatewayBench {
   private static final String AGENT_HOST = "bench-agent";
   private static final int FIRST_SESSION = 1000;
   private static final int ACQUIRE_ATTEMPTS = 10;
-  /** {@code --warmup auto}: chunks of unmeasured requests until the JIT has settled ({@link JitWarmUp}). */
-  static final int AUTO_WARMUP = -1;
   private static final int WARMUP_CHUNK = 1000;
   private static final int WARMUP_MAX_CHUNKS = 30;
 
@@ -95,7 +93,7 @@ public final class GatewayBench {
       int leases = 100_000;
       int hosts = 100;
       int requests = 2000;
-      int warmup = AUTO_WARMUP;
+      int warmup = JitWarmUp.AUTO;
       int pageRequests = 20;
       int httpConcurrency = 4;
       int acquireConcurrency = 64;
@@ -109,7 +107,7 @@ public final class GatewayBench {
           case "--leases" -> leases = count(name, value, 0);
           case "--hosts" -> hosts = count(name, value, 1);
           case "--requests" -> requests = count(name, value, 1);
-          case "--warmup" -> warmup = value.equals("auto") ? AUTO_WARMUP : count(name, value, 0);
+          case "--warmup" -> warmup = value.equals("auto") ? JitWarmUp.AUTO : count(name + " (or auto)", value, 0);
           case "--page-requests" -> pageRequests = count(name, value, 0);
           case "--http-concurrency" -> httpConcurrency = count(name, value, 1);
           case "--acquire-concurrency" -> acquireConcurrency = count(name, value, 1);
@@ -433,7 +431,7 @@ public final class GatewayBench {
     }
 
     private Stats measure(String what, Uri uri, String token, int warmup, int count) throws Exception {
-      if (warmup == AUTO_WARMUP) {
+      if (warmup == JitWarmUp.AUTO) {
         long t = System.nanoTime();
         JitWarmUp.Result r = JitWarmUp.untilSteady(2, WARMUP_MAX_CHUNKS, () -> latencies(uri, token, WARMUP_CHUNK));
         out.printf(Locale.ROOT, "%-60s warm-up %d requests in %.1f s; the JIT %s (compiling %.0f%% of the last chunk's time)%n",

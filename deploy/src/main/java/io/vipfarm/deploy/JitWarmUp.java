@@ -16,6 +16,9 @@ import java.util.function.LongSupplier;
  * bursts, and one quiet chunk was followed by a busy measured phase.
  */
 final class JitWarmUp {
+  /** A benchmark's {@code --warmup auto}: warm up until the JIT has settled, instead of a fixed count. */
+  static final int AUTO = -1;
+
   /** Two chunks in a row whose compile time is under this share of their wall time end the warm-up. */
   static final double STEADY_SHARE = 0.05;
 

@@ -49,13 +49,13 @@ class AllocationBenchTest {
   @Test
   @DisplayName("--warmup: auto by default and by name, a count as given, none next to a /8 pool")
   void warmupOption() {
-    assertThat(AllocationBench.parse(List.of("allocate")).warmup()).isEqualTo(AllocationBench.AUTO_WARMUP);
-    assertThat(AllocationBench.parse(List.of("allocate", "--warmup", "auto")).warmup()).isEqualTo(AllocationBench.AUTO_WARMUP);
+    assertThat(AllocationBench.parse(List.of("allocate")).warmup()).isEqualTo(JitWarmUp.AUTO);
+    assertThat(AllocationBench.parse(List.of("allocate", "--warmup", "auto")).warmup()).isEqualTo(JitWarmUp.AUTO);
     assertThat(AllocationBench.parse(List.of("allocate", "--warmup", "0")).warmup()).isZero();
     assertThat(AllocationBench.parse(List.of("allocate", "--warmup", "5000")).warmup()).isEqualTo(5000);
     assertThat(AllocationBench.parse(List.of("allocate", "--pool-prefix", "8")).warmup()).isZero();
     assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--warmup", "soon")))
-        .hasMessageContaining("--warmup");
+        .hasMessageContaining("--warmup (or auto)");
   }
 
   @Test

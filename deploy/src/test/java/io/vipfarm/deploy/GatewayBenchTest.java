@@ -86,4 +86,14 @@ class GatewayBenchTest {
         .isInstanceOf(UsageException.class).hasMessageContaining("unknown option --speed");
     assertThat(GatewayBench.Options.parse(List.of("--leases=100000", "--subscribers", "200")).leases()).isEqualTo(100_000);
   }
+
+  @Test
+  void warmupIsAutoUnlessACountIsGiven() {
+    assertThat(GatewayBench.Options.parse(List.of()).warmup()).isEqualTo(JitWarmUp.AUTO);
+    assertThat(GatewayBench.Options.parse(List.of("--warmup", "auto")).warmup()).isEqualTo(JitWarmUp.AUTO);
+    assertThat(GatewayBench.Options.parse(List.of("--warmup", "0")).warmup()).isZero();
+    assertThat(GatewayBench.Options.parse(List.of("--warmup", "800")).warmup()).isEqualTo(800);
+    assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--warmup", "soon")))
+        .isInstanceOf(UsageException.class).hasMessageContaining("--warmup (or auto)");
+  }
 }

@@ -488,6 +488,11 @@ if command -v socat > /dev/null; then
       [[ -n $reply ]] && break
     done
     expect "session $s socat UDP client to 127.0.0.1:$UP gets its own session's echo" "$reply" "s$s-udp-echo"
+    if [[ -z $reply ]]; then
+      # three tries of up to 8 s came back empty (seen in CI): show what that server logged meanwhile
+      echo "     session $s's socat UDP server logged:"
+      timeout 1 cat <&"${server_fd[usocat$s]}" | sed 's/^/       /'
+    fi
   done
 else
   echo "skip socat: not installed"

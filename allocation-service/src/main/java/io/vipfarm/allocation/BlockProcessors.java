@@ -475,7 +475,6 @@ final class BlockProcessors {
     }
   }
 
-  /** The blocks of one pool. */
   /**
    * Blocks where a lease may have expired at {@code now} (by the block's earliest-expiry bound), so that
    * the sweep sends its entry processor only to those instead of to every block.

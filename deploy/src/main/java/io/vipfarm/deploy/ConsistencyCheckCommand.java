@@ -2,6 +2,7 @@ package io.vipfarm.deploy;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.vipfarm.api.AllocationService;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.ConnectException;
@@ -22,6 +23,8 @@ import java.util.Map;
 final class ConsistencyCheckCommand {
   static final String USAGE = "vipfarm check [--gateway URL]   check every lease against its pool (default http://127.0.0.1:8080)";
   static final String DEFAULT_GATEWAY = "http://127.0.0.1:8080";
+  /** Longer than the gateway waits for the check, so that its answer (a report or a 503) is what the user sees. */
+  static final Duration RESPONSE_TIMEOUT = Duration.ofMillis(AllocationService.CHECK_TIMEOUT_MS + 30_000);
   static final String PATH = "/api/v1/allocations/check";
 
   private ConsistencyCheckCommand() {}
@@ -53,7 +56,7 @@ final class ConsistencyCheckCommand {
   /** @return the exit code: 0 clean, 1 anomalies, 2 unreachable or refused */
   static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
     URI uri = parse(args);
-    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(60)).GET()
+    HttpRequest.Builder request = HttpRequest.newBuilder(uri).timeout(RESPONSE_TIMEOUT).GET()
         .header("Accept", "application/json");
     String token = env.get(AdminToken.ENV);
     if (token != null && !token.isBlank()) {

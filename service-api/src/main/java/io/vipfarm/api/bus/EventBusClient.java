@@ -44,6 +44,15 @@ public final class EventBusClient {
     this.timeoutMs = timeoutMs;
   }
 
+  /** The same client with another bound on each request, for operations that take longer than most. */
+  public EventBusClient withTimeout(long timeoutMs) {
+    return new EventBusClient(transport, address, timeoutMs);
+  }
+
+  public long timeoutMs() {
+    return timeoutMs;
+  }
+
   public static EventBusClient fixed(Vertx vertx, String address) {
     return new EventBusClient(vertx, () -> Future.succeededFuture(address), DEFAULT_TIMEOUT_MS);
   }

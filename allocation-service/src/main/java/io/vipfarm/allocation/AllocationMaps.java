@@ -17,8 +17,7 @@ import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
  *   <li>{@link #BLOCKS}: {@link BlockKey} to {@link AddressBlock}, 64 addresses and their leases each;
  *       the lease path works here, one entry processor per acquire on the block's partition.
  *   <li>{@link #LEASE_INDEX}: lease key to where its lease is and whose it is ({@link LeaseIndex}),
- *       with hash indexes on host and user for the allocations queries
- *       ({@link #leaseIndexIndexes()}).
+ *       with a hash index on the host for the allocations queries ({@link #leaseIndexIndexes()}).
  *   <li>{@link #LAST_ADDRESS}: pool and user to the address the user last gave back,
  *       released or expired (stickiness, a hint).
  *   <li>{@link #ADMIN_LOCKS}: only a lock key, taken around pool creation, redefinition and deletion.
@@ -78,7 +77,7 @@ public final class AllocationMaps {
       // granted again (seen in AllocationSplitBrainIT once acquires got faster)
       config.setProperty("hazelcast.operation.fail.on.indeterminate.state", "true");
     }
-    // A host's or user's allocations are found through the key index's hash indexes (leaseIndexIndexes);
+    // A host's allocations are found through the key index's hash index (leaseIndexIndexes);
     // by default every such query copies the matching index entries into a new map first (for a host
     // with 1000 leases, half the cost of listing it). Without the copy a query may see an entry bound
     // or unbound while it runs, which is harmless here: the index only says which blocks to read, and
@@ -98,17 +97,16 @@ public final class AllocationMaps {
   }
 
   /**
-   * The Hazelcast indexes of {@link #LEASE_INDEX} (hash indexes on the entries' host and user), so that
-   * the allocations of a host or a user are found without reading every block. Not in the static map
+   * The Hazelcast index of {@link #LEASE_INDEX} (a hash index on the entries' host), so that the
+   * allocations of a host are found without reading every block (a user's are found by a scan of the
+   * index entries: see {@link LeaseIndex.UserIs}). Not in the static map
    * config: a map's configured indexes are built when its proxy is first created, by an operation that
    * split-brain protection refuses on a member that starts before the quorum is there (so the member
    * could not start). The service adds them at run time instead ({@code IMap.addIndex}, idempotent and
    * cluster-wide), with the first query that needs them.
    */
   static List<IndexConfig> leaseIndexIndexes() {
-    return List.of(
-        new IndexConfig(IndexType.HASH, LeaseIndex.Location.HOST),
-        new IndexConfig(IndexType.HASH, LeaseIndex.Location.USER));
+    return List.of(new IndexConfig(IndexType.HASH, LeaseIndex.Location.HOST));
   }
 
   /** The majority of {@code expectedMembers}: the smallest side allowed to allocate. */

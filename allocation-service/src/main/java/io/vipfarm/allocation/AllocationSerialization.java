@@ -40,6 +40,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
   static final int PRED_EXPIRY_DUE = 42;
   static final int PROJ_SPOT = 43;
   static final int PRED_SESSION = 44;
+  static final int PRED_USER = 45;
 
   static void register(SerializationConfig config) {
     config.addDataSerializableFactory(FACTORY_ID, new AllocationSerialization());
@@ -74,6 +75,7 @@ public final class AllocationSerialization implements DataSerializableFactory {
       case PRED_EXPIRY_DUE -> new BlockProcessors.ExpiryDue();
       case PROJ_SPOT -> new LeaseIndex.SpotOf();
       case PRED_SESSION -> new LeaseIndex.SessionIs();
+      case PRED_USER -> new LeaseIndex.UserIs();
       default -> null;
     };
   }

@@ -901,7 +901,7 @@ public final class HazelcastAllocationService implements AllocationService {
       terms.add(Predicates.equal(Location.HOST, filter.host()));
     }
     if (filter.user() != null) {
-      terms.add(Predicates.equal(Location.USER, filter.user()));
+      terms.add(new LeaseIndex.UserIs(filter.user()));
     }
     if (filter.session() != null) {
       terms.add(new LeaseIndex.SessionIs(filter.session()));

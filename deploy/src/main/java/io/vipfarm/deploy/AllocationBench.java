@@ -8,6 +8,7 @@ import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.json.JsonObject;
@@ -18,6 +19,7 @@ import io.vipfarm.allocation.AllocationVerticle;
 import io.vipfarm.api.Addresses;
 import io.vipfarm.api.AllocationService;
 import io.vipfarm.api.bus.EventBusClient;
+import io.vipfarm.api.bus.RequestTransport;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.AllocationQuery;
 import io.vipfarm.api.model.ConsistencyReport;
@@ -149,8 +151,11 @@ public final class AllocationBench {
         }
       }
       out.printf("members: %d in this JVM, cluster %s%n", members.get(0).getCluster().getMembers().size(), cluster);
+      // each member's own service, as the agent bridge asks it (AgentBridgeVerticle: localOnly): an agent's
+      // request goes to the member it is connected to, never on to another one over the event bus
       List<AllocationService> clients = nodes.stream()
-          .map(v -> AllocationService.client(EventBusClient.fixed(v, Addresses.ALLOCATION))).toList();
+          .map(v -> AllocationService.client(new EventBusClient(RequestTransport.localEventBus(v),
+              () -> Future.succeededFuture(Addresses.ALLOCATION), EventBusClient.DEFAULT_TIMEOUT_MS))).toList();
 
       String pool = "bench";
       String cidr = o.prefix() == 8 ? "127.0.0.0/8" : "127.200.0.0/" + o.prefix();
@@ -158,7 +163,7 @@ public final class AllocationBench {
         cidr = "127.128.0.0/" + o.prefix();
       }
       PoolView created = await(clients.get(0).putPool(new PoolSpec(pool, cidr, null, null, 3600)));
-      // a host query, as the gateway makes: the lease index gets its host and user indexes (added by
+      // a host query, as the gateway makes: the lease index gets its host index (added by
       // the first query that needs them), so that the acquires below pay for keeping them up to date
       await(clients.get(0).leases(new AllocationQuery("bench-host", null, null, pool, null)));
       int warmedUp = 0;
@@ -279,9 +284,11 @@ public final class AllocationBench {
     long start = System.nanoTime();
     List<Future<Void>> chains = new ArrayList<>();
     for (int w = 0; w < Math.min(concurrency, count); w++) {
+      // chains spread over the members like agents over the members' bridges
       Vertx vertx = nodes.get(w % nodes.size());
+      AllocationService client = clients.get(w % nodes.size());
       Promise<Void> done = Promise.promise();
-      vertx.runOnContext(v -> step(vertx, clients, pool, tag, count, rate, start, latencies, next, failures, failureText, done));
+      vertx.runOnContext(v -> step(vertx, client, pool, tag, count, rate, start, latencies, next, failures, failureText, done));
       chains.add(done.future());
     }
     for (Future<Void> chain : chains) {
@@ -292,7 +299,7 @@ public final class AllocationBench {
     }
   }
 
-  private static void step(Vertx vertx, List<AllocationService> clients, String pool, String tag, int count, int rate,
+  private static void step(Vertx vertx, AllocationService client, String pool, String tag, int count, int rate,
       long start, long[] latencies, AtomicInteger next, AtomicLong failures, List<String> failureText, Promise<Void> done) {
     int i = next.getAndIncrement();
     if (i >= count) {
@@ -304,7 +311,7 @@ public final class AllocationBench {
     Runnable send = () -> {
       long t0 = System.nanoTime();
       AcquireRequest request = new AcquireRequest(pool, new LeaseKey("bench-host", "boot-1", tag + "-" + i, null), "user-" + tag + "-" + i);
-      clients.get(i % clients.size()).acquire(request).onComplete(ar -> {
+      client.acquire(request).onComplete(ar -> {
         if (latencies != null) {
           latencies[i] = System.nanoTime() - t0;
         }
@@ -316,7 +323,7 @@ public final class AllocationBench {
             }
           }
         }
-        step(vertx, clients, pool, tag, count, rate, start, latencies, next, failures, failureText, done);
+        step(vertx, client, pool, tag, count, rate, start, latencies, next, failures, failureText, done);
       });
     };
     if (wait > 0) {
@@ -326,7 +333,7 @@ public final class AllocationBench {
     }
   }
 
-  /** Requests per second of an empty request/reply over the same clustered bus and concurrency. */
+  /** Requests per second of an empty request/reply to the member's own consumer, at the same concurrency. */
   private static double echoBaseline(List<Vertx> nodes, int count, int concurrency) throws Exception {
     AtomicInteger next = new AtomicInteger();
     long start = System.nanoTime();
@@ -349,7 +356,7 @@ public final class AllocationBench {
       done.complete();
       return;
     }
-    vertx.eventBus().request(ECHO, body).onComplete(ar -> {
+    vertx.eventBus().request(ECHO, body, new DeliveryOptions().setLocalOnly(true)).onComplete(ar -> {
       if (ar.failed()) {
         done.fail(ar.cause());
       } else {

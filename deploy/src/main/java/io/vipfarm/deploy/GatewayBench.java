@@ -73,6 +73,7 @@ public final class GatewayBench {
       "  --warmup N|auto          unmeasured requests before each lookup; auto (default): chunks of 1000",
       "                           until the JIT has settled (at most 30000)",
       "  --page-requests N        measured unfiltered first pages of /api/v1/allocations (default 20; 0 skips)",
+      "  --user-requests N        measured /api/v1/allocations?user=U, U rotating (default 200; 0 skips)",
       "  --http-concurrency N     requests in flight for the lookups (default 4)",
       "  --acquire-concurrency N  acquires in flight while creating leases (default 64)",
       "  --subscribers K          SSE subscribers (default 200)",
@@ -86,8 +87,8 @@ public final class GatewayBench {
   private static final int WARMUP_CHUNK = 1000;
   private static final int WARMUP_MAX_CHUNKS = 30;
 
-  record Options(int leases, int hosts, int requests, int warmup, int pageRequests, int httpConcurrency,
-      int acquireConcurrency, int subscribers, int events, String cidr) {
+  record Options(int leases, int hosts, int requests, int warmup, int pageRequests, int userRequests,
+      int httpConcurrency, int acquireConcurrency, int subscribers, int events, String cidr) {
 
     static Options parse(List<String> args) {
       int leases = 100_000;
@@ -95,6 +96,7 @@ public final class GatewayBench {
       int requests = 2000;
       int warmup = JitWarmUp.AUTO;
       int pageRequests = 20;
+      int userRequests = 200;
       int httpConcurrency = 4;
       int acquireConcurrency = 64;
       int subscribers = 200;
@@ -109,6 +111,7 @@ public final class GatewayBench {
           case "--requests" -> requests = count(name, value, 1);
           case "--warmup" -> warmup = value.equals("auto") ? JitWarmUp.AUTO : count(name + " (or auto)", value, 0);
           case "--page-requests" -> pageRequests = count(name, value, 0);
+          case "--user-requests" -> userRequests = count(name, value, 0);
           case "--http-concurrency" -> httpConcurrency = count(name, value, 1);
           case "--acquire-concurrency" -> acquireConcurrency = count(name, value, 1);
           case "--subscribers" -> subscribers = count(name, value, 1);
@@ -121,7 +124,7 @@ public final class GatewayBench {
       if (leases > poolSize - 2) {
         throw new UsageException("--leases " + leases + " does not fit in " + cidr);
       }
-      return new Options(leases, hosts, requests, warmup, pageRequests, httpConcurrency, acquireConcurrency,
+      return new Options(leases, hosts, requests, warmup, pageRequests, userRequests, httpConcurrency, acquireConcurrency,
           subscribers, events, cidr);
     }
 
@@ -268,6 +271,11 @@ public final class GatewayBench {
           o.requests());
       double byHostCpu = lastCpuMsPerRequest;
       double byHostSteal = lastStealPercent;
+      // users are found by a scan of the lease index, not a Hazelcast index (LeaseIndex.UserIs)
+      Stats byUser = o.userRequests() == 0 || o.leases() == 0 ? null
+          : measure("GET /api/v1/allocations?user=U (U has " + hosts + " leases)",
+              i -> "/api/v1/allocations?user=user-" + (i % perHost), readerToken, Math.min(20, o.userRequests()),
+              o.userRequests());
       Stats firstPage = o.pageRequests() == 0 ? null
           : measure("GET /api/v1/allocations (first page of " + o.leases() + ")", i -> "/api/v1/allocations",
               readerToken, Math.min(3, o.pageRequests()), o.pageRequests());
@@ -286,6 +294,9 @@ public final class GatewayBench {
           .put("allocationsByHostCpuMsPerRequest", byHostCpu);
       if (!Double.isNaN(byHostSteal)) {
         json.put("allocationsByHostStealPercent", Math.round(byHostSteal * 100) / 100.0);
+      }
+      if (byUser != null) {
+        json.put("allocationsByUserP50Ms", byUser.p50()).put("allocationsByUserP99Ms", byUser.p99());
       }
       if (firstPage != null) {
         json.put("allocationsFirstPageP50Ms", firstPage.p50()).put("allocationsFirstPageP99Ms", firstPage.p99());

@@ -151,6 +151,14 @@ public final class AllocationBench {
         }
       }
       out.printf("members: %d in this JVM, cluster %s%n", members.get(0).getCluster().getMembers().size(), cluster);
+      if (o.members() > 1) {
+        // partitions still migrating to the members that just joined miss backup acknowledgements, and a
+        // write whose backup is not acknowledged fails (AllocationMaps: fail on indeterminate state):
+        // measure the cluster as it runs, not as it forms
+        long safeStart = System.nanoTime();
+        waitUntilSafe(members, TimeUnit.SECONDS.toNanos(120));
+        out.printf("cluster safe (partitions and backups in place) after %.1f s%n", (System.nanoTime() - safeStart) / 1e9);
+      }
       // each member's own service, as the agent bridge asks it (AgentBridgeVerticle: localOnly): an agent's
       // request goes to the member it is connected to, never on to another one over the event bus
       List<AllocationService> clients = nodes.stream()
@@ -363,6 +371,18 @@ public final class AllocationBench {
         echo(vertx, body, count, next, done);
       }
     });
+  }
+
+  private static void waitUntilSafe(List<HazelcastInstance> members, long timeoutNanos) throws InterruptedException {
+    long deadline = System.nanoTime() + timeoutNanos;
+    while (!members.stream().allMatch(m -> m.getPartitionService().isLocalMemberSafe())
+        || !members.get(0).getPartitionService().isClusterSafe()) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the cluster was not safe (partitions migrating) after "
+            + TimeUnit.NANOSECONDS.toSeconds(timeoutNanos) + " s");
+      }
+      Thread.sleep(100);
+    }
   }
 
   private static long processCpuNanos() {

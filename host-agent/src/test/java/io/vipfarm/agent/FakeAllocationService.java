@@ -36,6 +36,8 @@ final class FakeAllocationService extends VerticleBase {
   final List<AcquireRequest> acquires = new CopyOnWriteArrayList<>();
   final List<LeaseRef> releases = new CopyOnWriteArrayList<>();
   final AtomicInteger renewals = new AtomicInteger();
+  /** How many of the next acquires are refused as unavailable, as during a member's join. */
+  final AtomicInteger unavailableAcquires = new AtomicInteger();
   private ServiceDiscovery discovery;
 
   FakeAllocationService(List<String> addresses, long leaseMillis) {
@@ -87,6 +89,9 @@ final class FakeAllocationService extends VerticleBase {
 
   private Future<Lease> acquire(AcquireRequest request) {
     acquires.add(request);
+    if (unavailableAcquires.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return Future.failedFuture(VipfarmException.unavailable("allocation store unavailable: backup acks missed"));
+    }
     Lease existing = leasesByKey.get(request.key().asString());
     if (existing != null) {
       return Future.succeededFuture(existing);

@@ -147,6 +147,18 @@ class LogindSessionSourceTest {
   }
 
   @Test
+  @DisplayName("A session whose start met an unavailable allocation service is started again, not left unenforced")
+  void retriesAStartTheControlPlaneRefusedForAMoment() throws Exception {
+    deploySource();
+    allocation.unavailableAcquires.set(2);
+    logind.command("new 7 0 root user sshd");
+    awaitCondition("session 7 started after two refused acquires", () -> sessionIds().equals(List.of("7")));
+    assertThat(allocation.unavailableAcquires.get()).isZero();
+    assertThat(leasedSessions()).containsExactly("7");
+    assertThat(Files.readString(rulesFile("7"))).contains("127.0.0.8");
+  }
+
+  @Test
   @DisplayName("After the source was away, sessions logind removed meanwhile end and new ones start")
   void reconcilesAfterRestart() throws Exception {
     logind.command("quiet-new 7 0 root user sshd");

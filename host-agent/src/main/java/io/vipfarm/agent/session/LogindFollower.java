@@ -37,6 +37,9 @@ final class LogindFollower {
   private static final Logger LOG = LoggerFactory.getLogger(LogindFollower.class);
 
   private static final Path PROC = Path.of("/proc");
+  /** The first retry of a session start that met an unavailable control plane; doubles up to the maximum. */
+  static final long START_RETRY_MS = 500;
+  static final long MAX_START_RETRY_MS = 30_000;
 
   private final Vertx vertx;
   private final Context context;
@@ -44,6 +47,8 @@ final class LogindFollower {
   private final SessionSources sources;
   private final Duration retryDelay;
   private final Map<String, Future<Void>> queued = new HashMap<>();
+  /** Sessions whose start failed for a reason that passes (the control plane briefly unavailable): retries made. */
+  private final Map<String, Integer> startRetries = new HashMap<>();
   private LogindBus bus;
   private long retryTimer = -1;
   private boolean stopped;
@@ -160,8 +165,33 @@ final class LogindFollower {
         .compose(session -> session.filter(s -> s.followedWith(sources.logindClasses())).isPresent()
             ? ensureStarted(session.get())
             : ensureEnded(id, session))
-        .onFailure(err -> LOG.warn("cannot follow logind session '{}': {}", id, err.toString()))
+        .onSuccess(v -> startRetries.remove(id))
+        .onFailure(err -> {
+          if (passes(err) && !stopped) {
+            retryStart(id, err);
+          } else {
+            startRetries.remove(id);
+            LOG.warn("cannot follow logind session '{}': {}", id, err.toString());
+          }
+        })
         .otherwiseEmpty();
+  }
+
+  /**
+   * A session whose start met an unavailable control plane (a member joining or leaving, no quorum for
+   * a moment) is synced again after a growing delay, for as long as logind has it: otherwise it would
+   * run unenforced until the next reconnect.
+   */
+  private void retryStart(String id, Throwable err) {
+    int attempt = startRetries.merge(id, 1, Integer::sum);
+    long delayMs = Math.min(MAX_START_RETRY_MS, START_RETRY_MS << Math.min(attempt - 1, 10));
+    LOG.warn("logind session '{}' cannot start now ({}); trying again in {} ms (attempt {})", id,
+        ((VipfarmException) err).getMessage(), delayMs, attempt + 1);
+    vertx.setTimer(delayMs, t -> context.runOnContext(v -> sync(id)));
+  }
+
+  private static boolean passes(Throwable err) {
+    return isType(err, ErrorType.SERVICE_UNAVAILABLE) || isType(err, ErrorType.TOO_MANY_RETRIES);
   }
 
   private Future<Void> ensureStarted(LogindSession session) {

@@ -48,6 +48,7 @@ import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -943,7 +944,7 @@ public final class HazelcastAllocationService implements AllocationService {
       // the reads above are not one snapshot: a lease released or acquired between them looks like an
       // index anomaly; read the blocks and keys concerned again, and report what is still there
       Map<BlockKey, AddressBlock> blocksAgain = new HashMap<>(blocks.executeOnKeys(suspects.blocks, new BlockProcessors.Snapshot()));
-      blocksAgain.values().removeIf(java.util.Objects::isNull);
+      blocksAgain.values().removeIf(Objects::isNull);
       Map<String, Location> indexAgain = index.getAll(ConsistencyChecker.indexKeysToReread(suspects, blocksAgain));
       ConsistencyReport second = ConsistencyChecker.check(records, blocksAgain, indexAgain, now, CHECK_GRACE_MS);
       return ConsistencyChecker.confirmed(first, suspects, second);

@@ -8,8 +8,8 @@ import com.hazelcast.core.HazelcastInstance;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.VertxOptions;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.core.json.JsonObject;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
@@ -172,7 +172,7 @@ public final class AllocationBench {
       }
       PoolView created = await(clients.get(0).putPool(new PoolSpec(pool, cidr, null, null, 3600)));
       // a host query, as the gateway makes: the lease index gets its host index (added by
-      // the first query that needs them), so that the acquires below pay for keeping them up to date
+      // the first query that needs it), so that the acquires below pay for keeping it up to date
       await(clients.get(0).leases(new AllocationQuery("bench-host", null, null, pool, null)));
       int warmedUp = 0;
       Boolean settled = null;

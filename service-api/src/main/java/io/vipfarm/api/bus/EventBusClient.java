@@ -49,6 +49,7 @@ public final class EventBusClient {
     return new EventBusClient(transport, address, timeoutMs);
   }
 
+  /** The bound on each request (and on finding the service's address), in milliseconds. */
   public long timeoutMs() {
     return timeoutMs;
   }

@@ -2,9 +2,6 @@ package io.vipfarm.allocation;
 
 import com.hazelcast.config.Config;
 import com.hazelcast.config.InMemoryFormat;
-import com.hazelcast.config.IndexConfig;
-import com.hazelcast.config.IndexType;
-import java.util.List;
 import com.hazelcast.config.MapConfig;
 import com.hazelcast.config.SplitBrainProtectionConfig;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
@@ -16,8 +13,8 @@ import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
  *   <li>{@link #POOLS}: pool name to its {@link PoolRecord} (definition, claimed blocks, admin state).
  *   <li>{@link #BLOCKS}: {@link BlockKey} to {@link AddressBlock}, 64 addresses and their leases each;
  *       the lease path works here, one entry processor per acquire on the block's partition.
- *   <li>{@link #LEASE_INDEX}: lease key to where its lease is and whose it is ({@link LeaseIndex}),
- *       with a hash index on the host for the allocations queries ({@link #leaseIndexIndexes()}).
+ *   <li>{@link #LEASE_INDEX}: host to its lease keys, and for each where its lease is and whose it is
+ *       ({@link LeaseIndex.HostEntries}): a host's allocations are one entry.
  *   <li>{@link #LAST_ADDRESS}: pool and user to the address the user last gave back,
  *       released or expired (stickiness, a hint).
  *   <li>{@link #ADMIN_LOCKS}: only a lock key, taken around pool creation, redefinition and deletion.
@@ -77,12 +74,6 @@ public final class AllocationMaps {
       // granted again (seen in AllocationSplitBrainIT once acquires got faster)
       config.setProperty("hazelcast.operation.fail.on.indeterminate.state", "true");
     }
-    // A host's allocations are found through the key index's hash index (leaseIndexIndexes);
-    // by default every such query copies the matching index entries into a new map first (for a host
-    // with 1000 leases, half the cost of listing it). Without the copy a query may see an entry bound
-    // or unbound while it runs, which is harmless here: the index only says which blocks to read, and
-    // the blocks decide which leases are live. No other map of vipfarm has indexes.
-    config.setProperty("hazelcast.index.copy.behavior", "NEVER");
     for (String name : new String[] {POOLS, BLOCKS, LEASE_INDEX}) {
       config.addMapConfig(new MapConfig(name)
           .setInMemoryFormat(InMemoryFormat.OBJECT)
@@ -94,19 +85,6 @@ public final class AllocationMaps {
     // a hint only: binary, one async backup, no protection needed
     config.addMapConfig(new MapConfig(LAST_ADDRESS).setBackupCount(0).setAsyncBackupCount(1));
     return config;
-  }
-
-  /**
-   * The Hazelcast index of {@link #LEASE_INDEX} (a hash index on the entries' host), so that the
-   * allocations of a host are found without reading every block (a user's are found by a scan of the
-   * index entries: see {@link LeaseIndex.UserIs}). Not in the static map
-   * config: a map's configured indexes are built when its proxy is first created, by an operation that
-   * split-brain protection refuses on a member that starts before the quorum is there (so the member
-   * could not start). The service adds them at run time instead ({@code IMap.addIndex}, idempotent and
-   * cluster-wide), with the first query that needs them.
-   */
-  static List<IndexConfig> leaseIndexIndexes() {
-    return List.of(new IndexConfig(IndexType.HASH, LeaseIndex.Location.HOST));
   }
 
   /** The majority of {@code expectedMembers}: the smallest side allowed to allocate. */

@@ -1,12 +1,9 @@
 package io.vipfarm.allocation;
 
-import com.hazelcast.config.IndexConfig;
 import com.hazelcast.core.HazelcastException;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.core.HazelcastInstanceNotActiveException;
 import com.hazelcast.map.IMap;
-import com.hazelcast.query.Predicate;
-import com.hazelcast.query.Predicates;
 import com.hazelcast.splitbrainprotection.SplitBrainProtection;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionException;
 import io.vertx.core.Future;
@@ -42,8 +39,10 @@ import io.vipfarm.api.model.ReleaseResult;
 import io.vipfarm.api.model.VipfarmEvent;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -115,7 +114,7 @@ public final class HazelcastAllocationService implements AllocationService {
   private final HazelcastInstance hazelcast;
   private final IMap<String, PoolRecord> pools;
   private final IMap<BlockKey, AddressBlock> blocks;
-  private final IMap<String, Location> index;
+  private final IMap<String, LeaseIndex.HostEntries> index;
   private final IMap<String, Integer> lastAddress;
   private final IMap<String, Boolean> adminLocks;
   private final Consumer<VipfarmEvent> events;
@@ -125,8 +124,6 @@ public final class HazelcastAllocationService implements AllocationService {
   /** The last view of each pool, kept across invalidations so that its hints survive record changes. */
   private final Map<String, Known> hintsOf = new ConcurrentHashMap<>();
   private final Map<String, Future<Void>> refreshing = new ConcurrentHashMap<>();
-  /** Whether this member has added the key index's Hazelcast indexes (see {@link #ensureIndexes()}). */
-  private volatile boolean indexed;
 
   /** A pool as this member knows it: its record and its block hints. */
   private record Known(PoolRecord record, BlockHints hints, long loadedAt) {}
@@ -272,7 +269,7 @@ public final class HazelcastAllocationService implements AllocationService {
     }
     blocks.executeOnKeys(claimed, new BlockProcessors.Admin(AdminAction.DROP, record, now));
     pools.executeOnKey(name, OnRecord.of(RecordAction.REMOVE, record.incarnation(), 0));
-    index.removeAll(new LeaseIndex.KeyPrefix<>(LeaseIndex.poolPrefix(name)));
+    index.executeOnEntries(new LeaseIndex.DropPool(name));
     lastAddress.removeAll(new LeaseIndex.KeyPrefix<>(LeaseIndex.poolPrefix(name)));
     known.remove(name);
   }
@@ -457,7 +454,7 @@ public final class HazelcastAllocationService implements AllocationService {
     /** No address for a new grant; a key that already holds a lease still gets it back, so the index decides first. */
     private Future<HeldLease> exhausted() {
       if (!indexRead) {
-        return async(index.getAsync(indexKey)).compose(current -> {
+        return async(index.submitToKey(holder.hostId(), new LeaseIndex.Lookup(indexKey))).compose(current -> {
           if (current != null) {
             return asKnownKey(current);
           }
@@ -471,7 +468,7 @@ public final class HazelcastAllocationService implements AllocationService {
 
     /** Points the key at the new lease; a concurrent acquire of the same key that bound first wins. */
     private Future<HeldLease> bind(HeldLease granted) {
-      return async(index.submitToKey(indexKey, new LeaseIndex.Bind(previous, Location.of(granted))))
+      return async(index.submitToKey(holder.hostId(), new LeaseIndex.Bind(indexKey, previous, Location.of(granted))))
           .compose(winner -> {
             if (winner != null && !indexRead) {
               // the key was not new (a re-acquire, a stale entry, or a concurrent acquire of it bound
@@ -646,7 +643,7 @@ public final class HazelcastAllocationService implements AllocationService {
     String pool = ref.pool();
     long now = clock.getAsLong();
     VipfarmException unknown = new VipfarmException(ErrorType.UNKNOWN_LEASE, "pool '" + pool + "' has no live lease for " + holder);
-    return async(index.getAsync(LeaseIndex.key(pool, holder)))
+    return async(index.submitToKey(holder.hostId(), new LeaseIndex.Lookup(LeaseIndex.key(pool, holder))))
         .compose(location -> location == null
             ? Future.failedFuture(unknown)
             : known(pool).recover(err -> Future.failedFuture(unknown))
@@ -675,7 +672,7 @@ public final class HazelcastAllocationService implements AllocationService {
     long now = clock.getAsLong();
     String indexKey = LeaseIndex.key(pool, holder);
     ReleaseResult skipped = new ReleaseResult(null, false);
-    return async(index.getAsync(indexKey)).compose(location -> {
+    return async(index.submitToKey(holder.hostId(), new LeaseIndex.Lookup(indexKey))).compose(location -> {
       if (location == null) {
         return Future.succeededFuture(skipped);
       }
@@ -686,7 +683,7 @@ public final class HazelcastAllocationService implements AllocationService {
         return onLease(state.result(), LeaseAction.RELEASE, holder, location.address, ref.fence(), now).compose(reply -> {
           switch (reply.outcome()) {
             case RELEASED -> {
-              index.submitToKey(indexKey, new LeaseIndex.Unbind(reply.lease().fence()));
+              index.submitToKey(holder.hostId(), new LeaseIndex.Unbind(indexKey, reply.lease().fence()));
               rememberLastAddress(pool, reply.lease());
               emit(LeaseEvents.lease(VipfarmEvent.LEASE_RELEASED, pool, reply.lease()));
               return Future.succeededFuture(new ReleaseResult(reply.lease().addressText(), true));
@@ -709,8 +706,8 @@ public final class HazelcastAllocationService implements AllocationService {
 
   /**
    * Live leases, ordered by pool name, then address. A query naming an address reads that address's
-   * block in each pool; one naming a host, user or session finds the blocks through the key index (its
-   * Hazelcast indexes on host and user) and reads only those; the blocks decide, so only live leases
+   * block in each pool; one naming a host, user or session finds the blocks through the key index (a
+   * host's entries in the host's partition, a user's or session's by a scan) and reads only those; the blocks decide, so only live leases
    * with their current expiry come back, and a stale index entry costs a block read, not a wrong row.
    * Only a query with none of these reads every block (of the pool, when named).
    */
@@ -744,8 +741,8 @@ public final class HazelcastAllocationService implements AllocationService {
 
   /**
    * One page of {@link #leases}, reading only the blocks it needs ({@link LeasePager}): for a host, user
-   * or session, the blocks of the first index entries after the page's start (found through the
-   * index's Hazelcast indexes, projected to pool and address); for an address, its block in each pool;
+   * or session, the blocks of the first index entries after the page's start (found as in
+   * {@link #leases}, projected to pool and address); for an address, its block in each pool;
    * otherwise the claimed blocks of each pool in address order. As in {@link #leases}, the blocks
    * decide: only live leases with their current expiry come back.
    */
@@ -788,20 +785,24 @@ public final class HazelcastAllocationService implements AllocationService {
   }
 
   private List<LeasePager.Step> indexSteps(LeaseFilter filter, String pool, AllocationPageRequest request) {
-    List<LeaseIndex.Spot> spots = new ArrayList<>();
-    for (LeaseIndex.Spot spot : index.project(new LeaseIndex.SpotOf(), indexPredicate(filter))) {
-      if ((pool == null || pool.equals(spot.pool))
-          && AllocationRows.after(spot.pool, Integer.toUnsignedLong(spot.address), request)) {
-        spots.add(spot);
+    List<LeaseIndex.Spot> spots = indexSpots(filter);
+    // page order as numbers (pool rank, then unsigned address), sorted as primitives: a host's page
+    // sorts its thousand spots every time
+    TreeSet<String> poolNames = new TreeSet<>();
+    spots.forEach(spot -> poolNames.add(spot.pool()));
+    List<String> ranked = new ArrayList<>(poolNames);
+    long[] order = new long[spots.size()];
+    int n = 0;
+    for (LeaseIndex.Spot spot : spots) {
+      if ((pool == null || pool.equals(spot.pool()))
+          && AllocationRows.after(spot.pool(), Integer.toUnsignedLong(spot.address()), request)) {
+        order[n++] = (long) Collections.binarySearch(ranked, spot.pool()) << 32 | Integer.toUnsignedLong(spot.address());
       }
     }
-    spots.sort((a, b) -> {
-      int byPool = a.pool.compareTo(b.pool);
-      return byPool != 0 ? byPool : Integer.compareUnsigned(a.address, b.address);
-    });
-    List<LeasePager.Step> steps = new ArrayList<>(spots.size());
-    for (LeaseIndex.Spot spot : spots) {
-      steps.add(LeasePager.Step.ofAddress(spot.pool, spot.address));
+    Arrays.sort(order, 0, n);
+    List<LeasePager.Step> steps = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      steps.add(LeasePager.Step.ofAddress(ranked.get((int) (order[i] >>> 32)), (int) order[i]));
     }
     return steps;
   }
@@ -880,45 +881,29 @@ public final class HazelcastAllocationService implements AllocationService {
   }
 
   /**
-   * Adds the key index's Hazelcast indexes ({@link AllocationMaps#leaseIndexIndexes()}) unless this
-   * member already did; blocking (run it on a worker). Done by the first query that needs them, not at
-   * start: without quorum it fails (and is tried again by the next such query), and adding indexes while
-   * members are still joining delays the partition migrations to them.
+   * Where the key index says the leases of the filter's host, user and session are (at least one of
+   * them is set): with a host, one read of the host's entry; else a scan of every host's.
    */
-  void ensureIndexes() {
-    if (!indexed) {
-      for (IndexConfig config : AllocationMaps.leaseIndexIndexes()) {
-        index.addIndex(config);
-      }
-      indexed = true;
-    }
-  }
-
-  /** The key index entries of the filter's host, user and session (at least one of them is set). */
-  private Predicate<String, Location> indexPredicate(LeaseFilter filter) {
-    ensureIndexes();
-    List<Predicate<String, Location>> terms = new ArrayList<>();
+  private List<LeaseIndex.Spot> indexSpots(LeaseFilter filter) {
+    LeaseIndex.FindSpots find = new LeaseIndex.FindSpots(filter.user(), filter.session());
+    List<LeaseIndex.Spot> spots = new ArrayList<>();
     if (filter.host() != null) {
-      terms.add(Predicates.equal(Location.HOST, filter.host()));
+      LeaseIndex.Spots found = index.executeOnKey(filter.host(), find);
+      if (found != null) {
+        found.addTo(spots);
+      }
+    } else {
+      index.executeOnEntries(find).values().forEach(found -> found.addTo(spots));
     }
-    if (filter.user() != null) {
-      terms.add(new LeaseIndex.UserIs(filter.user()));
-    }
-    if (filter.session() != null) {
-      terms.add(new LeaseIndex.SessionIs(filter.session()));
-    }
-    @SuppressWarnings("unchecked")
-    Predicate<String, Location> predicate = terms.size() == 1 ? terms.get(0) : Predicates.and(terms.toArray(new Predicate[0]));
-    return predicate;
+    return spots;
   }
 
   /** The blocks the key index points at for the filter's host, user or session, read with the filter. */
   private Map<BlockKey, Leases> queryIndexed(LeaseFilter filter, String pool, BlockProcessors.QueryLeases op) {
     Set<BlockKey> keys = new LinkedHashSet<>();
-    for (Map.Entry<String, Location> e : index.entrySet(indexPredicate(filter))) {
-      String keyPool = LeaseIndex.poolOf(e.getKey());
-      if (pool == null || pool.equals(keyPool)) {
-        keys.add(new BlockKey(keyPool, AddressBlock.numberOf(e.getValue().address)));
+    for (LeaseIndex.Spot spot : indexSpots(filter)) {
+      if (pool == null || pool.equals(spot.pool())) {
+        keys.add(new BlockKey(spot.pool(), AddressBlock.numberOf(spot.address())));
       }
     }
     return readBlocks(keys, op);
@@ -930,11 +915,10 @@ public final class HazelcastAllocationService implements AllocationService {
     return blocking(() -> {
       Map<String, PoolRecord> records = pools.getAll(pools.keySet());
       Map<BlockKey, AddressBlock> snapshot = blocks.executeOnEntries(new BlockProcessors.Snapshot());
-      // one query to every partition; keySet() then getAll() took six times as long (3-4 s per 100k entries)
-      Set<Map.Entry<String, Location>> indexed = index.entrySet();
-      Map<String, Location> entries = new HashMap<>(indexed.size() * 4 / 3 + 1);
-      for (Map.Entry<String, Location> e : indexed) {
-        entries.put(e.getKey(), e.getValue());
+      // one operation per partition, on its thread (the entries change in place there)
+      Map<String, Location> entries = new HashMap<>();
+      for (LeaseIndex.HostEntries host : index.executeOnEntries(new LeaseIndex.Copy()).values()) {
+        entries.putAll(host.byKey);
       }
       ConsistencyChecker.Suspects suspects = new ConsistencyChecker.Suspects();
       ConsistencyReport first = ConsistencyChecker.check(records, snapshot, entries, now, CHECK_GRACE_MS, suspects);
@@ -945,7 +929,17 @@ public final class HazelcastAllocationService implements AllocationService {
       // index anomaly; read the blocks and keys concerned again, and report what is still there
       Map<BlockKey, AddressBlock> blocksAgain = new HashMap<>(blocks.executeOnKeys(suspects.blocks, new BlockProcessors.Snapshot()));
       blocksAgain.values().removeIf(Objects::isNull);
-      Map<String, Location> indexAgain = index.getAll(ConsistencyChecker.indexKeysToReread(suspects, blocksAgain));
+      Set<String> keysAgain = ConsistencyChecker.indexKeysToReread(suspects, blocksAgain);
+      Set<String> hostsAgain = new HashSet<>();
+      keysAgain.forEach(key -> hostsAgain.add(LeaseIndex.hostOf(key)));
+      Map<String, Location> indexAgain = new HashMap<>();
+      for (LeaseIndex.HostEntries host : index.executeOnKeys(hostsAgain, new LeaseIndex.Copy()).values()) {
+        host.byKey.forEach((key, location) -> {
+          if (keysAgain.contains(key)) {
+            indexAgain.put(key, location);
+          }
+        });
+      }
       ConsistencyReport second = ConsistencyChecker.check(records, blocksAgain, indexAgain, now, CHECK_GRACE_MS);
       return ConsistencyChecker.confirmed(first, suspects, second);
     });
@@ -1036,7 +1030,7 @@ public final class HazelcastAllocationService implements AllocationService {
   private void settleExpired(String pool, int number, BlockReply reply) {
     for (HeldLease lease : reply.expired()) {
       emit(LeaseEvents.lease(VipfarmEvent.LEASE_EXPIRED, pool, lease));
-      index.submitToKey(LeaseIndex.key(pool, lease.holder()), new LeaseIndex.Unbind(lease.fence()));
+      index.submitToKey(lease.holder().hostId(), new LeaseIndex.Unbind(LeaseIndex.key(pool, lease.holder()), lease.fence()));
       rememberLastAddress(pool, lease);
     }
   }

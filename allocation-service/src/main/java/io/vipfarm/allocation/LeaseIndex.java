@@ -1,12 +1,15 @@
 package io.vipfarm.allocation;
 
+import com.hazelcast.core.ReadOnly;
 import com.hazelcast.map.EntryProcessor;
 import com.hazelcast.nio.ObjectDataInput;
 import com.hazelcast.nio.ObjectDataOutput;
 import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
-import com.hazelcast.projection.Projection;
 import com.hazelcast.query.Predicate;
 import java.io.IOException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,6 +22,12 @@ import java.util.Map;
  * entry per lease and keeps every key lookup at one hop. The block stays the truth: an entry whose lease
  * is gone (expired, or a member died between the two writes) is found stale by the block and replaced;
  * a lease whose index write never happened simply expires.
+ *
+ * <p>Why one map entry per host ({@link HostEntries}, keyed by the host id) rather than one per lease
+ * key: the allocations of a host are then one read of one entry. With one entry per key, a host's
+ * 1000 leases were found by a query (first through a cluster-wide Hazelcast index, then by a scan of
+ * the host's partition), which cost 3.5-4 ms of CPU per page; the entry operations of one host run on
+ * its partition's thread one at a time, which a host's session starts, a few per second, do not notice.
  */
 final class LeaseIndex {
   private LeaseIndex() {}
@@ -46,6 +55,11 @@ final class LeaseIndex {
     return part(indexKey, 3);
   }
 
+  /** The host of an index key (its second part). */
+  static String hostOf(String indexKey) {
+    return part(indexKey, 1);
+  }
+
   /** Part {@code n} (from 0) of an index key. */
   private static String part(String indexKey, int n) {
     int at = 0;
@@ -68,37 +82,31 @@ final class LeaseIndex {
     return sb.append(value.length()).append(':').append(value);
   }
 
+
   /**
-   * Where a key's lease is, and whose it is: {@code host} is the attribute of the map's Hazelcast index
-   * (see {@link AllocationMaps#leaseIndexIndexes}), so that the allocations of a host are found without
-   * reading every block; {@code user} is matched by {@link UserIs}; a session by its key ({@link SessionIs}),
-   * which already holds it (an entry is kept on two members for every lease: no string it need not
-   * hold). Identity (equals, the Bind check) is address and fence only.
+   * Where a key's lease is, and whose it is ({@code user}, matched by {@link FindSpots}; the host is the
+   * map key and the session part of the lease key, so neither is kept again: an entry is kept on two
+   * members for every lease). Identity (equals, the Bind check) is address and fence only.
    */
   static final class Location implements IdentifiedDataSerializable {
-    /** Attribute name of the indexed field (read by Hazelcast through reflection). */
-    static final String HOST = "host";
-
     int address;
     long fence;
-    String host;
     String user;
 
     public Location() {}
 
     Location(int address, long fence) {
-      this(address, fence, null, null);
+      this(address, fence, null);
     }
 
-    Location(int address, long fence, String host, String user) {
+    Location(int address, long fence, String user) {
       this.address = address;
       this.fence = fence;
-      this.host = Names.intern(host);
       this.user = Names.intern(user);
     }
 
     static Location of(HeldLease lease) {
-      return new Location(lease.address(), lease.fence(), lease.holder().hostId(), lease.user());
+      return new Location(lease.address(), lease.fence(), lease.user());
     }
 
     @Override
@@ -130,7 +138,6 @@ final class LeaseIndex {
     public void writeData(ObjectDataOutput out) throws IOException {
       out.writeInt(address);
       out.writeLong(fence);
-      out.writeString(host);
       out.writeString(user);
     }
 
@@ -138,40 +145,136 @@ final class LeaseIndex {
     public void readData(ObjectDataInput in) throws IOException {
       address = in.readInt();
       fence = in.readLong();
-      host = Names.intern(in.readString());
       user = Names.intern(in.readString());
+    }
+  }
+
+  /**
+   * The index entries of one host, by lease key: the value of {@link AllocationMaps#LEASE_INDEX} under
+   * the host's id. Changed in place by the entry processors below (the map keeps objects), so read
+   * only by entry processors too (never a query, which runs on another thread): readers get copies
+   * ({@link Copy}) or {@link Spots}.
+   */
+  static final class HostEntries implements IdentifiedDataSerializable {
+    final HashMap<String, Location> byKey;
+
+    public HostEntries() {
+      this(new HashMap<>());
+    }
+
+    HostEntries(HashMap<String, Location> byKey) {
+      this.byKey = byKey;
+    }
+
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.HOST_ENTRIES;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeInt(byKey.size());
+      for (Map.Entry<String, Location> e : byKey.entrySet()) {
+        out.writeString(e.getKey());
+        e.getValue().writeData(out);
+      }
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      int size = in.readInt();
+      byKey.clear();
+      for (int i = 0; i < size; i++) {
+        String key = in.readString();
+        Location location = new Location();
+        location.readData(in);
+        byKey.put(key, location);
+      }
+    }
+  }
+
+  /** Serialization boilerplate of the entry processors and predicates below. */
+  private abstract static class Serialized implements IdentifiedDataSerializable {
+    @Override
+    public int getFactoryId() {
+      return AllocationSerialization.FACTORY_ID;
+    }
+  }
+
+  /** Where the lease of one key is, or null. Run on the key's host entry. */
+  static final class Lookup extends Serialized implements EntryProcessor<String, HostEntries, Location>, ReadOnly {
+    String key;
+
+    public Lookup() {}
+
+    Lookup(String key) {
+      this.key = key;
+    }
+
+    @Override
+    public Location process(Map.Entry<String, HostEntries> entry) {
+      HostEntries entries = entry.getValue();
+      Location at = entries == null ? null : entries.byKey.get(key);
+      return at == null ? null : new Location(at.address, at.fence, at.user);
+    }
+
+    @Override
+    public EntryProcessor<String, HostEntries, Location> getBackupProcessor() {
+      return null;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.OP_LOOKUP;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(key);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      key = in.readString();
     }
   }
 
   /**
    * Points the key at {@code next} when it points nowhere or still at {@code expected} (the stale entry
    * the caller saw). Returns null when bound, else the location the key points at now: a concurrent
-   * acquire of the same key won.
+   * acquire of the same key won. Run on the key's host entry.
    */
-  static final class Bind implements EntryProcessor<String, Location, Location>, IdentifiedDataSerializable {
+  static final class Bind extends Serialized implements EntryProcessor<String, HostEntries, Location> {
+    String key;
     Location expected;
     Location next;
 
     public Bind() {}
 
-    Bind(Location expected, Location next) {
+    Bind(String key, Location expected, Location next) {
+      this.key = key;
       this.expected = expected;
       this.next = next;
     }
 
     @Override
-    public Location process(Map.Entry<String, Location> entry) {
-      Location current = entry.getValue();
+    public Location process(Map.Entry<String, HostEntries> entry) {
+      HostEntries entries = entry.getValue();
+      Location current = entries == null ? null : entries.byKey.get(key);
       if (current != null && !current.equals(expected)) {
         return current;
       }
-      entry.setValue(next);
+      if (entries == null) {
+        entries = new HostEntries();
+      }
+      entries.byKey.put(key, next);
+      entry.setValue(entries);
       return null;
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
     }
 
     @Override
@@ -181,6 +284,7 @@ final class LeaseIndex {
 
     @Override
     public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(key);
       out.writeBoolean(expected != null);
       if (expected != null) {
         expected.writeData(out);
@@ -190,6 +294,7 @@ final class LeaseIndex {
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
+      key = in.readString();
       if (in.readBoolean()) {
         expected = new Location();
         expected.readData(in);
@@ -199,29 +304,29 @@ final class LeaseIndex {
     }
   }
 
-  /** Removes the key's entry only while it still names the lease with {@code fence}. */
-  static final class Unbind implements EntryProcessor<String, Location, Boolean>, IdentifiedDataSerializable {
+  /** Removes the key's entry only while it still names the lease with {@code fence}. Run on the key's host entry. */
+  static final class Unbind extends Serialized implements EntryProcessor<String, HostEntries, Boolean> {
+    String key;
     long fence;
 
     public Unbind() {}
 
-    Unbind(long fence) {
+    Unbind(String key, long fence) {
+      this.key = key;
       this.fence = fence;
     }
 
     @Override
-    public Boolean process(Map.Entry<String, Location> entry) {
-      Location current = entry.getValue();
-      if (current != null && current.fence == fence) {
-        entry.setValue(null);
-        return true;
+    public Boolean process(Map.Entry<String, HostEntries> entry) {
+      HostEntries entries = entry.getValue();
+      Location current = entries == null ? null : entries.byKey.get(key);
+      if (current == null || current.fence != fence) {
+        return false;
       }
-      return false;
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
+      entries.byKey.remove(key);
+      // a host with no lease left has no entry (hosts come and go)
+      entry.setValue(entries.byKey.isEmpty() ? null : entries);
+      return true;
     }
 
     @Override
@@ -231,17 +336,212 @@ final class LeaseIndex {
 
     @Override
     public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(key);
       out.writeLong(fence);
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
+      key = in.readString();
       fence = in.readLong();
     }
   }
 
-  /** String keys starting with a prefix (a pool's index and sticky entries). */
-  static final class KeyPrefix<V> implements Predicate<String, V>, IdentifiedDataSerializable {
+  /**
+   * A copy of a host's entries, made on the partition's thread: the map's values are changed in place
+   * there, so a query (entrySet, values) would read, and serialize, a value while it changes.
+   */
+  static final class Copy extends Serialized implements EntryProcessor<String, HostEntries, HostEntries>, ReadOnly {
+    public Copy() {}
+
+    @Override
+    public HostEntries process(Map.Entry<String, HostEntries> entry) {
+      HostEntries entries = entry.getValue();
+      return entries == null ? null : new HostEntries(new HashMap<>(entries.byKey));
+    }
+
+    @Override
+    public EntryProcessor<String, HostEntries, HostEntries> getBackupProcessor() {
+      return null;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.OP_COPY;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) {}
+
+    @Override
+    public void readData(ObjectDataInput in) {}
+  }
+
+  /** Removes the entries of one pool (a deleted pool), of every host it is run on. */
+  static final class DropPool extends Serialized implements EntryProcessor<String, HostEntries, Boolean> {
+    String prefix;
+
+    public DropPool() {}
+
+    DropPool(String pool) {
+      this.prefix = poolPrefix(pool);
+    }
+
+    @Override
+    public Boolean process(Map.Entry<String, HostEntries> entry) {
+      HostEntries entries = entry.getValue();
+      if (entries == null || !entries.byKey.keySet().removeIf(key -> key.startsWith(prefix))) {
+        return null;
+      }
+      entry.setValue(entries.byKey.isEmpty() ? null : entries);
+      return true;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.OP_DROP_POOL;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(prefix);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      prefix = in.readString();
+    }
+  }
+
+  /**
+   * The spots of a host's entries, of one user and one session when given (null for any); null when
+   * none match. Run on one host's entry for a host's allocations, on every entry for a user's or a
+   * session's (a scan: a Hazelcast hash index keeps one map per distinct value, and users and sessions
+   * are nearly as many as leases, so such an index would cost more heap than the entries themselves,
+   * for lookups that administrators make, not agents).
+   */
+  static final class FindSpots extends Serialized implements EntryProcessor<String, HostEntries, Spots>, ReadOnly {
+    String user;
+    String session;
+
+    public FindSpots() {}
+
+    FindSpots(String user, String session) {
+      this.user = user;
+      this.session = session;
+    }
+
+    @Override
+    public Spots process(Map.Entry<String, HostEntries> entry) {
+      HostEntries entries = entry.getValue();
+      if (entries == null) {
+        return null;
+      }
+      Spots spots = new Spots();
+      for (Map.Entry<String, Location> e : entries.byKey.entrySet()) {
+        Location location = e.getValue();
+        if ((user == null || user.equals(location.user)) && (session == null || session.equals(sessionOf(e.getKey())))) {
+          spots.add(poolOf(e.getKey()), location.address);
+        }
+      }
+      return spots.size() == 0 ? null : spots;
+    }
+
+    @Override
+    public EntryProcessor<String, HostEntries, Spots> getBackupProcessor() {
+      return null;
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.OP_FIND_SPOTS;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeString(user);
+      out.writeString(session);
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      user = in.readString();
+      session = in.readString();
+    }
+  }
+
+  /** Where a lease is (pool and address): what a host, user or session query needs from the index. */
+  record Spot(String pool, int address) {}
+
+  /** Spots of one reply, compactly: each pool's name once, then a pool number and address per spot. */
+  static final class Spots extends Serialized {
+    private final List<String> pools = new ArrayList<>(2);
+    private int[] poolOf = new int[16];
+    private int[] addresses = new int[16];
+    private int size;
+
+    public Spots() {}
+
+    void add(String pool, int address) {
+      int p = pools.indexOf(pool);
+      if (p < 0) {
+        p = pools.size();
+        pools.add(pool);
+      }
+      if (size == addresses.length) {
+        poolOf = java.util.Arrays.copyOf(poolOf, size * 2);
+        addresses = java.util.Arrays.copyOf(addresses, size * 2);
+      }
+      poolOf[size] = p;
+      addresses[size++] = address;
+    }
+
+    int size() {
+      return size;
+    }
+
+    void addTo(List<Spot> out) {
+      for (int i = 0; i < size; i++) {
+        out.add(new Spot(pools.get(poolOf[i]), addresses[i]));
+      }
+    }
+
+    @Override
+    public int getClassId() {
+      return AllocationSerialization.SPOTS;
+    }
+
+    @Override
+    public void writeData(ObjectDataOutput out) throws IOException {
+      out.writeInt(pools.size());
+      for (String pool : pools) {
+        out.writeString(pool);
+      }
+      out.writeInt(size);
+      for (int i = 0; i < size; i++) {
+        out.writeInt(poolOf[i]);
+        out.writeInt(addresses[i]);
+      }
+    }
+
+    @Override
+    public void readData(ObjectDataInput in) throws IOException {
+      int poolCount = in.readInt();
+      for (int i = 0; i < poolCount; i++) {
+        pools.add(Names.intern(in.readString()));
+      }
+      size = in.readInt();
+      poolOf = new int[Math.max(size, 1)];
+      addresses = new int[Math.max(size, 1)];
+      for (int i = 0; i < size; i++) {
+        poolOf[i] = in.readInt();
+        addresses[i] = in.readInt();
+      }
+    }
+  }
+
+  /** String keys starting with a prefix (a pool's sticky entries). */
+  static final class KeyPrefix<V> extends Serialized implements Predicate<String, V> {
     String prefix;
 
     public KeyPrefix() {}
@@ -253,11 +553,6 @@ final class LeaseIndex {
     @Override
     public boolean apply(Map.Entry<String, V> entry) {
       return entry.getKey().startsWith(prefix);
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
     }
 
     @Override
@@ -274,145 +569,5 @@ final class LeaseIndex {
     public void readData(ObjectDataInput in) throws IOException {
       prefix = in.readString();
     }
-  }
-
-  /** Index entries of one session (of any host, pool or boot): read from the key. */
-  static final class SessionIs implements Predicate<String, Location>, IdentifiedDataSerializable {
-    String session;
-
-    public SessionIs() {}
-
-    SessionIs(String session) {
-      this.session = session;
-    }
-
-    @Override
-    public boolean apply(Map.Entry<String, Location> entry) {
-      return session.equals(sessionOf(entry.getKey()));
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
-    }
-
-    @Override
-    public int getClassId() {
-      return AllocationSerialization.PRED_SESSION;
-    }
-
-    @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeString(session);
-    }
-
-    @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      session = in.readString();
-    }
-  }
-
-  /**
-   * Index entries of one user, by a scan of the entries (on their partitions' threads): a Hazelcast hash
-   * index keeps one map per distinct value, and users are nearly as many as leases, so an index on the
-   * user cost ~14 MB per 100,000 leases over the cluster (15 % of all the lease state) for a lookup
-   * that administrators make, not agents.
-   */
-  static final class UserIs implements Predicate<String, Location>, IdentifiedDataSerializable {
-    String user;
-
-    public UserIs() {}
-
-    UserIs(String user) {
-      this.user = user;
-    }
-
-    @Override
-    public boolean apply(Map.Entry<String, Location> entry) {
-      Location location = entry.getValue();
-      return location != null && user.equals(location.user);
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
-    }
-
-    @Override
-    public int getClassId() {
-      return AllocationSerialization.PRED_USER;
-    }
-
-    @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeString(user);
-    }
-
-    @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      user = in.readString();
-    }
-  }
-
-  /**
-   * Where an entry's lease is, and nothing else: what a host, user or session query needs from the
-   * index (its pool and address), without shipping the key and the strings of every entry.
-   */
-  static final class Spot implements IdentifiedDataSerializable {
-    String pool;
-    int address;
-
-    public Spot() {}
-
-    Spot(String pool, int address) {
-      this.pool = pool;
-      this.address = address;
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
-    }
-
-    @Override
-    public int getClassId() {
-      return AllocationSerialization.SPOT;
-    }
-
-    @Override
-    public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeString(pool);
-      out.writeInt(address);
-    }
-
-    @Override
-    public void readData(ObjectDataInput in) throws IOException {
-      pool = in.readString();
-      address = in.readInt();
-    }
-  }
-
-  /** Projects an index entry to its {@link Spot}. */
-  static final class SpotOf implements Projection<Map.Entry<String, Location>, Spot>, IdentifiedDataSerializable {
-    @Override
-    public Spot transform(Map.Entry<String, Location> entry) {
-      return new Spot(poolOf(entry.getKey()), entry.getValue().address);
-    }
-
-    @Override
-    public int getFactoryId() {
-      return AllocationSerialization.FACTORY_ID;
-    }
-
-    @Override
-    public int getClassId() {
-      return AllocationSerialization.PROJ_SPOT;
-    }
-
-    @Override
-    public void writeData(ObjectDataOutput out) {}
-
-    @Override
-    public void readData(ObjectDataInput in) {}
   }
 }

@@ -91,8 +91,8 @@ class BlockAllocationServiceTest {
 
     // an entry whose lease is gone (a member died between grant and bind, say): its address is preferred
     int stale = Ipv4Address.parse("127.126.0.200").bits();
-    hazelcast.<String, LeaseIndex.Location>getMap(AllocationMaps.LEASE_INDEX)
-        .put(LeaseIndex.key("again", new LeaseHolder("h", "b", "k3", null)), new LeaseIndex.Location(stale, 12345));
+    hazelcast.<String, LeaseIndex.HostEntries>getMap(AllocationMaps.LEASE_INDEX).executeOnKey("h",
+        new LeaseIndex.Bind(LeaseIndex.key("again", new LeaseHolder("h", "b", "k3", null)), null, new LeaseIndex.Location(stale, 12345)));
     Lease k3 = result(service.acquire(request("again", "k3", "cy")));
     assertThat(k3.address()).isEqualTo("127.126.0.200");
     assertThat(result(service.acquire(request("again", "k3", "cy"))).fence()).isEqualTo(k3.fence());
@@ -260,8 +260,8 @@ class BlockAllocationServiceTest {
     // the same address as the good lease, in the neighbour pool's name: a duplicate address
     mid.corruptSlot(37, new HeldLease(Ipv4Address.parse(good.address()).bits(), new LeaseHolder("h", "b", "x4", null), "zed", 4, now, later), true);
     blocks.put(new BlockKey("corrupt", AddressBlock.numberOf(base + 64)), mid);
-    hazelcast.<String, LeaseIndex.Location>getMap(AllocationMaps.LEASE_INDEX)
-        .put(LeaseIndex.key("corrupt", new LeaseHolder("h", "b", "ghost", null)), new LeaseIndex.Location(base + 5, 99));
+    hazelcast.<String, LeaseIndex.HostEntries>getMap(AllocationMaps.LEASE_INDEX).executeOnKey("h",
+        new LeaseIndex.Bind(LeaseIndex.key("corrupt", new LeaseHolder("h", "b", "ghost", null)), null, new LeaseIndex.Location(base + 5, 99)));
 
     ConsistencyReport report = result(service.check());
     List<String> types = report.anomalies().stream().map(Anomaly::type).toList();

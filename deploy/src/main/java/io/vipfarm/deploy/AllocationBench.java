@@ -51,20 +51,22 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class AllocationBench {
   static final String USAGE = String.join("\n",
-      "vipfarm bench allocate --members N --sessions S [--rate R] [--pool-prefix P] [--fill F] [--concurrency C] [--warmup W]",
+      "vipfarm bench allocate --members N --sessions S [--rate R] [--pool-prefix P] [--fill F] [--concurrency C] [--hosts H] [--warmup W]",
       "  --members N       Hazelcast members started in this JVM (default 1)",
       "  --sessions S      new sessions to acquire a lease for (default 10000)",
       "  --rate R          at most R requests per second (default: as fast as possible)",
       "  --pool-prefix P   pool size as a prefix length, 8..30 (default 16)",
       "  --fill F          percent of the pool leased before measuring, 0..99 (default 0)",
       "  --concurrency C   requests in flight (default 64)",
+      "  --hosts H         session hosts the sessions come from, in turn (default 1000: a farm's hosts hold",
+      "                    tens to hundreds of sessions each, and a host's lease keys share one partition)",
       "  --warmup W|auto   unmeasured acquires first, in a pool of their own (127.64.0.0/10); auto (default):",
       "                    chunks of 10000 until the JIT has settled (at most 250000); 0: none");
 
   private static final String ECHO = "vipfarm.bench.echo";
 
   /** {@code warmup} is a count of acquires, or {@link JitWarmUp#AUTO}. */
-  record Options(int members, int sessions, int rate, int prefix, int fill, int concurrency, int warmup) {}
+  record Options(int members, int sessions, int rate, int prefix, int fill, int concurrency, int hosts, int warmup) {}
 
   private static final int WARMUP_CHUNK = 10_000;
   private static final int WARMUP_MAX_CHUNKS = 25;
@@ -85,6 +87,7 @@ public final class AllocationBench {
     int prefix = 16;
     int fill = 0;
     int concurrency = 64;
+    int hosts = 1000;
     int warmup = JitWarmUp.AUTO;
     for (CommandOption option : CommandOption.parse(args.subList(1, args.size()))) {
       String name = option.name();
@@ -96,6 +99,7 @@ public final class AllocationBench {
         case "--pool-prefix" -> prefix = number(name, value, 8, 30);
         case "--fill" -> fill = number(name, value, 0, 99);
         case "--concurrency" -> concurrency = number(name, value, 1, 4096);
+        case "--hosts" -> hosts = number(name, value, 1, 1_000_000);
         case "--warmup" -> warmup = value.equals("auto") ? JitWarmUp.AUTO : number(name + " (or auto)", value, 0, 4_000_000);
         default -> throw new UsageException("bench: unknown option '" + name + "'\n" + USAGE);
       }
@@ -112,7 +116,7 @@ public final class AllocationBench {
     if (warmup == JitWarmUp.AUTO && prefix == 8) {
       warmup = 0; // no room for a warm-up pool next to a /8: measured cold, as the human line says
     }
-    return new Options(members, sessions, rate, prefix, fill, concurrency, warmup);
+    return new Options(members, sessions, rate, prefix, fill, concurrency, hosts, warmup);
   }
 
   private static int number(String name, String value, int min, int max) {
@@ -171,9 +175,6 @@ public final class AllocationBench {
         cidr = "127.128.0.0/" + o.prefix();
       }
       PoolView created = await(clients.get(0).putPool(new PoolSpec(pool, cidr, null, null, 3600)));
-      // a host query, as the gateway makes: the lease index gets its host index (added by
-      // the first query that needs it), so that the acquires below pay for keeping it up to date
-      await(clients.get(0).leases(new AllocationQuery("bench-host", null, null, pool, null)));
       int warmedUp = 0;
       Boolean settled = null;
       if (o.warmup() != 0) {
@@ -183,14 +184,14 @@ public final class AllocationBench {
         if (o.warmup() == JitWarmUp.AUTO) {
           AtomicInteger chunk = new AtomicInteger();
           JitWarmUp.Result r = JitWarmUp.untilSteady(2, WARMUP_MAX_CHUNKS, () -> drive(nodes, clients, "warmup",
-              "warm" + chunk.incrementAndGet(), WARMUP_CHUNK, o.concurrency(), 0, null));
+              "warm" + chunk.incrementAndGet(), WARMUP_CHUNK, o.concurrency(), o.hosts(), 0, null));
           warmedUp = r.chunks() * WARMUP_CHUNK;
           settled = r.settled();
           out.printf("warm-up: %d acquires in another pool in %.1f s; the JIT %s (compiling %.0f%% of the last chunk's time)%n",
               warmedUp, (System.nanoTime() - t) / 1e9, r.settled() ? "settled" : "had not settled",
               100 * r.lastShare());
         } else {
-          drive(nodes, clients, "warmup", "warm", o.warmup(), o.concurrency(), 0, null);
+          drive(nodes, clients, "warmup", "warm", o.warmup(), o.concurrency(), o.hosts(), 0, null);
           warmedUp = o.warmup();
           out.printf("warm-up: %d acquires in another pool in %.1f s%n", o.warmup(), (System.nanoTime() - t) / 1e9);
         }
@@ -200,7 +201,7 @@ public final class AllocationBench {
       long fillCount = created.size() * o.fill() / 100;
       if (fillCount > 0) {
         long t = System.nanoTime();
-        drive(nodes, clients, pool, "fill", (int) fillCount, o.concurrency(), 0, null);
+        drive(nodes, clients, pool, "fill", (int) fillCount, o.concurrency(), o.hosts(), 0, null);
         out.printf("pre-filled %d of %d addresses (%d%%) in %.1f s%n", fillCount, created.size(), o.fill(),
             (System.nanoTime() - t) / 1e9);
       }
@@ -213,7 +214,7 @@ public final class AllocationBench {
       long start = System.nanoTime();
       long cpuStart = processCpuNanos();
       CpuSteal.Reading stealStart = CpuSteal.read();
-      drive(nodes, clients, pool, "s", o.sessions(), o.concurrency(), o.rate(), latencies);
+      drive(nodes, clients, pool, "s", o.sessions(), o.concurrency(), o.hosts(), o.rate(), latencies);
       double seconds = (System.nanoTime() - start) / 1e9;
       // CPU time of the whole process (all members and the client) per acquire: unlike leases/s it hardly
       // moves with what else the shared machine runs, so runs at different times compare
@@ -247,6 +248,7 @@ public final class AllocationBench {
       JsonObject json = new JsonObject()
           .put("members", o.members())
           .put("sessions", o.sessions())
+          .put("hosts", o.hosts())
           .put("poolPrefix", o.prefix())
           .put("fillPercent", o.fill())
           .put("warmup", warmedUp)
@@ -281,11 +283,12 @@ public final class AllocationBench {
   }
 
   /**
-   * Acquires {@code count} leases for keys {@code tag-i} with at most {@code concurrency} in flight,
+   * Acquires {@code count} leases for keys {@code tag-i} (of host {@code i mod hosts}) with at most
+   * {@code concurrency} in flight,
    * request i through member i mod N, paced to {@code rate}/s when positive; records latencies when asked.
    */
   private static void drive(List<Vertx> nodes, List<AllocationService> clients, String pool, String tag, int count,
-      int concurrency, int rate, long[] latencies) throws Exception {
+      int concurrency, int hosts, int rate, long[] latencies) throws Exception {
     AtomicInteger next = new AtomicInteger();
     AtomicLong failures = new AtomicLong();
     List<String> failureText = new ArrayList<>();
@@ -296,7 +299,7 @@ public final class AllocationBench {
       Vertx vertx = nodes.get(w % nodes.size());
       AllocationService client = clients.get(w % nodes.size());
       Promise<Void> done = Promise.promise();
-      vertx.runOnContext(v -> step(vertx, client, pool, tag, count, rate, start, latencies, next, failures, failureText, done));
+      vertx.runOnContext(v -> step(vertx, client, pool, tag, count, hosts, rate, start, latencies, next, failures, failureText, done));
       chains.add(done.future());
     }
     for (Future<Void> chain : chains) {
@@ -307,7 +310,7 @@ public final class AllocationBench {
     }
   }
 
-  private static void step(Vertx vertx, AllocationService client, String pool, String tag, int count, int rate,
+  private static void step(Vertx vertx, AllocationService client, String pool, String tag, int count, int hosts, int rate,
       long start, long[] latencies, AtomicInteger next, AtomicLong failures, List<String> failureText, Promise<Void> done) {
     int i = next.getAndIncrement();
     if (i >= count) {
@@ -318,7 +321,7 @@ public final class AllocationBench {
     long wait = rate > 0 ? TimeUnit.NANOSECONDS.toMillis(due - System.nanoTime()) : 0;
     Runnable send = () -> {
       long t0 = System.nanoTime();
-      AcquireRequest request = new AcquireRequest(pool, new LeaseKey("bench-host", "boot-1", tag + "-" + i, null), "user-" + tag + "-" + i);
+      AcquireRequest request = new AcquireRequest(pool, new LeaseKey("bench-host-" + (i % hosts), "boot-1", tag + "-" + i, null), "user-" + tag + "-" + i);
       client.acquire(request).onComplete(ar -> {
         if (latencies != null) {
           latencies[i] = System.nanoTime() - t0;
@@ -331,7 +334,7 @@ public final class AllocationBench {
             }
           }
         }
-        step(vertx, client, pool, tag, count, rate, start, latencies, next, failures, failureText, done);
+        step(vertx, client, pool, tag, count, hosts, rate, start, latencies, next, failures, failureText, done);
       });
     };
     if (wait > 0) {

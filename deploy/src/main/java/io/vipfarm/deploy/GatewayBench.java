@@ -76,6 +76,9 @@ public final class GatewayBench {
       "  --user-requests N        measured /api/v1/allocations?user=U, U rotating (default 200; 0 skips)",
       "  --http-concurrency N     requests in flight for the lookups (default 4)",
       "  --acquire-concurrency N  acquires in flight while creating leases (default 64)",
+      "  --lease-order O          interleaved (default): lease i belongs to host i mod hosts, as sessions start",
+      "                           on a farm's hosts at once, so a host's addresses lie scattered over the blocks;",
+      "                           by-host: each host's leases one after the other (its addresses side by side)",
       "  --subscribers K          SSE subscribers (default 200)",
       "  --events M               sessions started one at a time, one session.started each (default 200)",
       "  --cidr CIDR              the pool, inside 127.0.0.0/8 (default 127.112.0.0/12)");
@@ -88,7 +91,7 @@ public final class GatewayBench {
   private static final int WARMUP_MAX_CHUNKS = 30;
 
   record Options(int leases, int hosts, int requests, int warmup, int pageRequests, int userRequests,
-      int httpConcurrency, int acquireConcurrency, int subscribers, int events, String cidr) {
+      int httpConcurrency, int acquireConcurrency, boolean byHost, int subscribers, int events, String cidr) {
 
     static Options parse(List<String> args) {
       int leases = 100_000;
@@ -99,6 +102,7 @@ public final class GatewayBench {
       int userRequests = 200;
       int httpConcurrency = 4;
       int acquireConcurrency = 64;
+      boolean byHost = false;
       int subscribers = 200;
       int events = 200;
       String cidr = "127.112.0.0/12";
@@ -114,6 +118,11 @@ public final class GatewayBench {
           case "--user-requests" -> userRequests = count(name, value, 0);
           case "--http-concurrency" -> httpConcurrency = count(name, value, 1);
           case "--acquire-concurrency" -> acquireConcurrency = count(name, value, 1);
+          case "--lease-order" -> byHost = switch (value) {
+            case "interleaved" -> false;
+            case "by-host" -> true;
+            default -> throw new UsageException("--lease-order must be interleaved or by-host, got " + value);
+          };
           case "--subscribers" -> subscribers = count(name, value, 1);
           case "--events" -> events = count(name, value, 1);
           case "--cidr" -> cidr = value;
@@ -125,7 +134,7 @@ public final class GatewayBench {
         throw new UsageException("--leases " + leases + " does not fit in " + cidr);
       }
       return new Options(leases, hosts, requests, warmup, pageRequests, userRequests, httpConcurrency, acquireConcurrency,
-          subscribers, events, cidr);
+          byHost, subscribers, events, cidr);
     }
 
     private static int count(String name, String value, int min) {
@@ -271,7 +280,7 @@ public final class GatewayBench {
           o.requests());
       double byHostCpu = lastCpuMsPerRequest;
       double byHostSteal = lastStealPercent;
-      // users are found by a scan of the lease index, not a Hazelcast index (LeaseIndex.UserIs)
+      // users are found by a scan of the lease index, not a Hazelcast index (LeaseIndex.FindSpots)
       Stats byUser = o.userRequests() == 0 || o.leases() == 0 ? null
           : measure("GET /api/v1/allocations?user=U (U has " + hosts + " leases)",
               i -> "/api/v1/allocations?user=user-" + (i % perHost), readerToken, Math.min(20, o.userRequests()),
@@ -285,6 +294,7 @@ public final class GatewayBench {
       JsonObject json = new JsonObject()
           .put("leases", o.leases())
           .put("hosts", hosts)
+          .put("leaseOrder", o.byHost() ? "by-host" : "interleaved")
           .put("acquireRetries", acquireRetries)
           .put("healthP50Ms", health.p50())
           .put("healthP99Ms", health.p99())
@@ -362,8 +372,8 @@ public final class GatewayBench {
             }
             return;
           }
-          String host = hostId(i / perHost);
-          String session = Integer.toString(i % perHost);
+          String host = hostId(o.byHost() ? i / perHost : i % hosts);
+          String session = Integer.toString(o.byHost() ? i % perHost : i / hosts);
           acquire(allocations, new AcquireRequest(POOL, new LeaseKey(host, "bench-boot", session, null),
                   "user-" + session), retries, 1)
               .onComplete(result -> {

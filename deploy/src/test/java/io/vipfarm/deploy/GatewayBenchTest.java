@@ -82,6 +82,10 @@ class GatewayBenchTest {
         .isInstanceOf(UsageException.class).hasMessageContaining("does not fit");
     assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--cidr", "10.0.0.0/12")))
         .isInstanceOf(UsageException.class).hasMessageContaining("127.0.0.0/8");
+    assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--lease-order", "random")))
+        .isInstanceOf(UsageException.class);
+    assertThat(GatewayBench.Options.parse(List.of()).byHost()).isFalse();
+    assertThat(GatewayBench.Options.parse(List.of("--lease-order", "by-host")).byHost()).isTrue();
     assertThatThrownBy(() -> GatewayBench.Options.parse(List.of("--speed", "1")))
         .isInstanceOf(UsageException.class).hasMessageContaining("unknown option --speed");
     assertThat(GatewayBench.Options.parse(List.of("--leases=100000", "--subscribers", "200")).leases()).isEqualTo(100_000);

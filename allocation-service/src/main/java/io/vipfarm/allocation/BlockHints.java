@@ -1,6 +1,7 @@
 package io.vipfarm.allocation;
 
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -14,6 +15,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * first block (from its start) that a reply says has room, so blocks fill up before new ones are
  * claimed: a block claim costs three extra hops, and a sparse block costs memory on every member that
  * holds a copy (without this, 30,000 acquires at 64 in flight left ~5 leases per block).
+ *
+ * <p>Blocks are also affine to hosts, as Calico's are ({@link #nextFor}): a host's grants go to the
+ * block its last grant came from while it has room, then to an empty block, and only when none is
+ * left to any block with room. A host's addresses then lie side by side, so its allocations are a few
+ * block reads (with the sessions of 100 hosts starting at once, each block held one lease of 64 hosts,
+ * and a host's page of 500 rows read 500 blocks), and its addresses make short firewall ranges.
  */
 final class BlockHints {
   static final short UNKNOWN = -1;
@@ -24,6 +31,12 @@ final class BlockHints {
   private final short[] free;
   private final int start;
   private final AtomicInteger cursor;
+  /** Where the search for an empty block goes on from; {@code blockCount} once a full circle found none. */
+  private final AtomicInteger emptyCursor = new AtomicInteger();
+  /** The block of each host's last grant through this member. A hint: cleared with the counts. */
+  private final Map<String, Integer> hostBlocks = new ConcurrentHashMap<>();
+  /** More hosts than this on one member and the map starts again (hosts come and go). */
+  static final int MAX_HOSTS = 65_536;
 
   BlockHints(PoolDefinition definition, long seed) {
     this.definition = definition;
@@ -67,6 +80,58 @@ final class BlockHints {
     return -1;
   }
 
+  /**
+   * The next block to try for a grant to {@code host}: its own block while that has room, else an empty
+   * block (which becomes its own), else {@link #next()}. Takes one address on account like {@link #next()}.
+   */
+  int nextFor(String host) {
+    Integer own = hostBlocks.get(host);
+    if (own != null && take(own - firstBlock)) {
+      return own;
+    }
+    int chosen = nextEmpty();
+    if (chosen < 0) {
+      chosen = next();
+    }
+    if (chosen >= 0) {
+      if (hostBlocks.size() >= MAX_HOSTS) {
+        hostBlocks.clear();
+      }
+      hostBlocks.put(host, chosen);
+    }
+    return chosen;
+  }
+
+  /** Takes one address of block {@code i} on account when it may have room. */
+  private boolean take(int i) {
+    int f = free[i];
+    if (f == UNKNOWN) {
+      f = Long.bitCount(BlockRules.of(definition, firstBlock + i).unreservedMask());
+    }
+    if (f <= 0) {
+      return false;
+    }
+    free[i] = (short) (f - 1);
+    return true;
+  }
+
+  /**
+   * A block with no lease as far as this member knows (never seen, or every unreserved address free),
+   * searched from this member's start; -1 once a full circle found none, until the next refresh.
+   */
+  private int nextEmpty() {
+    for (int step = emptyCursor.get(); step < blockCount; step = emptyCursor.incrementAndGet()) {
+      int i = (start + step) % blockCount;
+      int unreserved = Long.bitCount(BlockRules.of(definition, firstBlock + i).unreservedMask());
+      if (unreserved > 0 && (free[i] == UNKNOWN || free[i] == unreserved)) {
+        free[i] = (short) (unreserved - 1);
+        emptyCursor.incrementAndGet();
+        return firstBlock + i;
+      }
+    }
+    return -1;
+  }
+
   void update(int number, int freeCount) {
     int i = number - firstBlock;
     if (i >= 0 && i < blockCount) {
@@ -97,5 +162,7 @@ final class BlockHints {
       }
     }
     cursor.set(start);
+    emptyCursor.set(0);
+    hostBlocks.clear();
   }
 }

@@ -404,7 +404,7 @@ public final class HazelcastAllocationService implements AllocationService {
 
     /** The next candidate block, refreshing the hints once when they run out; -1 when there is none. */
     private int nextBlock() {
-      return state.hints().next();
+      return state.hints().nextFor(holder.hostId());
     }
 
     /**

@@ -438,10 +438,18 @@ final class LeaseIndex {
         return null;
       }
       Spots spots = new Spots();
+      // a host's keys are of one pool or a few: parse the pool only when the prefix changes
+      String pool = null;
+      String prefix = null;
       for (Map.Entry<String, Location> e : entries.byKey.entrySet()) {
         Location location = e.getValue();
-        if ((user == null || user.equals(location.user)) && (session == null || session.equals(sessionOf(e.getKey())))) {
-          spots.add(poolOf(e.getKey()), location.address);
+        String key = e.getKey();
+        if ((user == null || user.equals(location.user)) && (session == null || session.equals(sessionOf(key)))) {
+          if (prefix == null || !key.startsWith(prefix)) {
+            pool = poolOf(key);
+            prefix = poolPrefix(pool);
+          }
+          spots.add(pool, location.address);
         }
       }
       return spots.size() == 0 ? null : spots;

@@ -14,7 +14,8 @@ import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
  *   <li>{@link #BLOCKS}: {@link BlockKey} to {@link AddressBlock}, 64 addresses and their leases each;
  *       the lease path works here, one entry processor per acquire on the block's partition.
  *   <li>{@link #LEASE_INDEX}: host to its lease keys, and for each where its lease is and whose it is
- *       ({@link LeaseIndex.HostEntries}): a host's allocations are one entry.
+ *       ({@link LeaseIndex.HostEntries}): a host's allocations are one entry. Its values change in
+ *       place on their partition threads, so it is read by entry processors only, never by a query.
  *   <li>{@link #LAST_ADDRESS}: pool and user to the address the user last gave back,
  *       released or expired (stickiness, a hint).
  *   <li>{@link #ADMIN_LOCKS}: only a lock key, taken around pool creation, redefinition and deletion.

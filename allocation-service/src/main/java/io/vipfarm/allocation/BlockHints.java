@@ -17,10 +17,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * holds a copy (without this, 30,000 acquires at 64 in flight left ~5 leases per block).
  *
  * <p>Blocks are also affine to hosts, as Calico's are ({@link #nextFor}): a host's grants go to the
- * block its last grant came from while it has room, then to an empty block, and only when none is
- * left to any block with room. A host's addresses then lie side by side, so its allocations are a few
- * block reads (with the sessions of 100 hosts starting at once, each block held one lease of 64 hosts,
- * and a host's page of 500 rows read 500 blocks), and its addresses make short firewall ranges.
+ * block its last grant came from while it has room, then to an empty block that at most
+ * {@link #HOSTS_PER_BLOCK} hosts share, and only when none is left to any block with room. A host's
+ * addresses then lie close together, so its allocations are a few block reads (with the sessions of
+ * 100 hosts starting at once, each block held leases of 64 hosts, and a host's page of 500 rows read
+ * 500 blocks). Shared by a few hosts rather than one: a block of its own for each of 1000 hosts whose
+ * sessions start at once is 1000 block claims at once, each three hops in line on the pool record.
  */
 final class BlockHints {
   static final short UNKNOWN = -1;
@@ -37,6 +39,11 @@ final class BlockHints {
   private final Map<String, Integer> hostBlocks = new ConcurrentHashMap<>();
   /** More hosts than this on one member and the map starts again (hosts come and go). */
   static final int MAX_HOSTS = 65_536;
+  /** Hosts that move into one empty block (a host's page reads at most ~4x the blocks of its own). */
+  static final int HOSTS_PER_BLOCK = 4;
+  /** The empty block hosts moving on are given now, and how many were given it. */
+  private volatile int opened = -1;
+  private final AtomicInteger openedHosts = new AtomicInteger();
 
   BlockHints(PoolDefinition definition, long seed) {
     this.definition = definition;
@@ -81,17 +88,26 @@ final class BlockHints {
   }
 
   /**
-   * The next block to try for a grant to {@code host}: its own block while that has room, else an empty
-   * block (which becomes its own), else {@link #next()}. Takes one address on account like {@link #next()}.
+   * The next block to try for a grant to {@code host}: its own block while that has room, else the
+   * empty block a few hosts share (which becomes its own), else {@link #next()}. Takes one address on account like {@link #next()}.
    */
   int nextFor(String host) {
     Integer own = hostBlocks.get(host);
     if (own != null && take(own - firstBlock)) {
       return own;
     }
-    int chosen = nextEmpty();
-    if (chosen < 0) {
-      chosen = next();
+    int shared = opened;
+    int chosen = -1;
+    if (shared >= 0 && openedHosts.incrementAndGet() <= HOSTS_PER_BLOCK && take(shared - firstBlock)) {
+      chosen = shared;
+    } else {
+      chosen = nextEmpty();
+      if (chosen >= 0) {
+        opened = chosen;
+        openedHosts.set(1);
+      } else {
+        chosen = next();
+      }
     }
     if (chosen >= 0) {
       if (hostBlocks.size() >= MAX_HOSTS) {
@@ -164,5 +180,6 @@ final class BlockHints {
     cursor.set(start);
     emptyCursor.set(0);
     hostBlocks.clear();
+    opened = -1;
   }
 }

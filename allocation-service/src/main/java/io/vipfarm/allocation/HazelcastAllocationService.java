@@ -707,8 +707,9 @@ public final class HazelcastAllocationService implements AllocationService {
   /**
    * Live leases, ordered by pool name, then address. A query naming an address reads that address's
    * block in each pool; one naming a host, user or session finds the blocks through the key index (a
-   * host's entries in the host's partition, a user's or session's by a scan) and reads only those; the blocks decide, so only live leases
-   * with their current expiry come back, and a stale index entry costs a block read, not a wrong row.
+   * host's entry, or a scan of every host's for a user or session) and reads only those; the blocks
+   * decide, so only live leases with their current expiry come back, and a stale index entry costs a
+   * block read, not a wrong row.
    * Only a query with none of these reads every block (of the pool, when named).
    */
   @Override

@@ -17,17 +17,19 @@ class BlockHintsTest {
   private final BlockHints hints = new BlockHints(definition, 42);
 
   @Test
-  @DisplayName("hosts whose sessions start at once each fill a block of their own")
+  @DisplayName("hosts whose sessions start at once fill blocks of their own, a few hosts to a block")
   void interleavedHostsGetBlocksOfTheirOwn() {
     Map<String, Set<Integer>> blocksOf = new HashMap<>();
-    for (int i = 0; i < 4 * 60; i++) {
-      String host = "h" + i % 4;
-      blocksOf.computeIfAbsent(host, h -> new HashSet<>()).add(hints.nextFor(host));
+    Map<Integer, Set<String>> hostsOf = new HashMap<>();
+    for (int i = 0; i < 8 * 7; i++) {
+      String host = "h" + i % 8;
+      int block = hints.nextFor(host);
+      blocksOf.computeIfAbsent(host, h -> new HashSet<>()).add(block);
+      hostsOf.computeIfAbsent(block, b -> new HashSet<>()).add(host);
     }
     assertThat(blocksOf.values()).allSatisfy(blocks -> assertThat(blocks).hasSize(1));
-    Set<Integer> all = new HashSet<>();
-    blocksOf.values().forEach(all::addAll);
-    assertThat(all).as("no two hosts share a block").hasSize(4);
+    assertThat(hostsOf).hasSize(8 / BlockHints.HOSTS_PER_BLOCK);
+    assertThat(hostsOf.values()).allSatisfy(hosts -> assertThat(hosts).hasSize(BlockHints.HOSTS_PER_BLOCK));
   }
 
   @Test

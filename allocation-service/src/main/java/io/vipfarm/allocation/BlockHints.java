@@ -89,7 +89,8 @@ final class BlockHints {
 
   /**
    * The next block to try for a grant to {@code host}: its own block while that has room, else the
-   * empty block a few hosts share (which becomes its own), else {@link #next()}. Takes one address on account like {@link #next()}.
+   * empty block a few hosts share (which becomes its own), else {@link #next()}. Takes one address on
+   * account like {@link #next()}.
    */
   int nextFor(String host) {
     Integer own = hostBlocks.get(host);

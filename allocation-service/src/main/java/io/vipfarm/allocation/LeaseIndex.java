@@ -25,9 +25,10 @@ import java.util.Map;
  *
  * <p>Why one map entry per host ({@link HostEntries}, keyed by the host id) rather than one per lease
  * key: the allocations of a host are then one read of one entry. With one entry per key, a host's
- * 1000 leases were found by a query (first through a cluster-wide Hazelcast index, then by a scan of
- * the host's partition), which cost 3.5-4 ms of CPU per page; the entry operations of one host run on
- * its partition's thread one at a time, which a host's session starts, a few per second, do not notice.
+ * 1000 leases were found by a query through a cluster-wide Hazelcast index (a scan of one partition
+ * holding all of a host's keys, tried, cost as much), 3.5-4 ms of CPU per page. The entry operations of
+ * one host run on its partition's thread one at a time, which a host's session starts, a few per
+ * second, do not notice.
  */
 final class LeaseIndex {
   private LeaseIndex() {}

@@ -71,12 +71,7 @@ final class BlockHints {
     int start = cursor.get();
     for (int step = 0; step < blockCount; step++) {
       int i = (start + step) % blockCount;
-      int f = free[i];
-      if (f == UNKNOWN) {
-        f = Long.bitCount(BlockRules.of(definition, firstBlock + i).unreservedMask());
-      }
-      if (f > 0) {
-        free[i] = (short) (f - 1);
+      if (take(i)) {
         if (step > 0) {
           cursor.set(i);
         }

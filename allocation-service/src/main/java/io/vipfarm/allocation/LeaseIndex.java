@@ -8,6 +8,7 @@ import com.hazelcast.nio.serialization.IdentifiedDataSerializable;
 import com.hazelcast.query.Predicate;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -498,8 +499,8 @@ final class LeaseIndex {
         pools.add(pool);
       }
       if (size == addresses.length) {
-        poolOf = java.util.Arrays.copyOf(poolOf, size * 2);
-        addresses = java.util.Arrays.copyOf(addresses, size * 2);
+        poolOf = Arrays.copyOf(poolOf, size * 2);
+        addresses = Arrays.copyOf(addresses, size * 2);
       }
       poolOf[size] = p;
       addresses[size++] = address;

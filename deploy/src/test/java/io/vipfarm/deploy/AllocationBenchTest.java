@@ -44,6 +44,15 @@ class AllocationBenchTest {
     assertThatThrownBy(() -> AllocationBench.parse(List.of("nothing"))).isInstanceOf(UsageException.class);
     assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--warmup", "10", "--pool-prefix", "8")))
         .hasMessageContaining("/8");
+    assertThatThrownBy(() -> AllocationBench.parse(List.of("allocate", "--hosts", "0")))
+        .hasMessageContaining("--hosts must be 1 to");
+  }
+
+  @Test
+  @DisplayName("--hosts: 1000 by default, as given")
+  void hostsOption() {
+    assertThat(AllocationBench.parse(List.of("allocate")).hosts()).isEqualTo(1000);
+    assertThat(AllocationBench.parse(List.of("allocate", "--hosts", "1")).hosts()).isEqualTo(1);
   }
 
   @Test

@@ -37,9 +37,9 @@ import io.vipfarm.api.model.PoolSpec;
 import io.vipfarm.api.model.PoolView;
 import io.vipfarm.api.model.ReleaseResult;
 import io.vipfarm.api.model.VipfarmEvent;
+import java.util.AbstractList;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -59,6 +59,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.IntPredicate;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -785,27 +786,42 @@ public final class HazelcastAllocationService implements AllocationService {
     return steps;
   }
 
+  /**
+   * The index's spots after the request's position, of the named pool if one is named: a range of the
+   * spots in page order, so a binary search each way; the steps are made as the pager takes them (it
+   * rarely takes more than a page's worth of a host's thousand).
+   */
   private List<LeasePager.Step> indexSteps(LeaseFilter filter, String pool, AllocationPageRequest request) {
-    List<LeaseIndex.Spot> spots = indexSpots(filter);
-    // page order as numbers (pool rank, then unsigned address), sorted as primitives: a host's page
-    // sorts its thousand spots every time
-    TreeSet<String> poolNames = new TreeSet<>();
-    spots.forEach(spot -> poolNames.add(spot.pool()));
-    List<String> ranked = new ArrayList<>(poolNames);
-    long[] order = new long[spots.size()];
-    int n = 0;
-    for (LeaseIndex.Spot spot : spots) {
-      if ((pool == null || pool.equals(spot.pool()))
-          && AllocationRows.after(spot.pool(), Integer.toUnsignedLong(spot.address()), request)) {
-        order[n++] = (long) Collections.binarySearch(ranked, spot.pool()) << 32 | Integer.toUnsignedLong(spot.address());
+    LeaseIndex.Spots spots = indexSpots(filter);
+    int from = firstSpot(spots, spot -> pool != null && spots.pool(spot).compareTo(pool) < 0
+        || !AllocationRows.after(spots.pool(spot), Integer.toUnsignedLong(spots.address(spot)), request));
+    int to = pool == null ? spots.size() : firstSpot(spots, spot -> spots.pool(spot).compareTo(pool) <= 0);
+    return new AbstractList<>() {
+      @Override
+      public LeasePager.Step get(int i) {
+        return LeasePager.Step.ofAddress(spots.pool(from + i), spots.address(from + i));
+      }
+
+      @Override
+      public int size() {
+        return Math.max(0, to - from);
+      }
+    };
+  }
+
+  /** The first spot (in page order) for which {@code before} no longer holds; {@code before} holds for a prefix. */
+  private static int firstSpot(LeaseIndex.Spots spots, IntPredicate before) {
+    int low = 0;
+    int high = spots.size();
+    while (low < high) {
+      int middle = (low + high) >>> 1;
+      if (before.test(middle)) {
+        low = middle + 1;
+      } else {
+        high = middle;
       }
     }
-    Arrays.sort(order, 0, n);
-    List<LeasePager.Step> steps = new ArrayList<>(n);
-    for (int i = 0; i < n; i++) {
-      steps.add(LeasePager.Step.ofAddress(ranked.get((int) (order[i] >>> 32)), (int) order[i]));
-    }
-    return steps;
+    return low;
   }
 
   private List<LeasePager.Step> blockSteps(String pool, AllocationPageRequest request) {
@@ -883,28 +899,24 @@ public final class HazelcastAllocationService implements AllocationService {
 
   /**
    * Where the key index says the leases of the filter's host, user and session are (at least one of
-   * them is set): with a host, one read of the host's entry; else a scan of every host's.
+   * them is set), in page order: with a host, one read of the host's entry; else a scan of every host's.
    */
-  private List<LeaseIndex.Spot> indexSpots(LeaseFilter filter) {
+  private LeaseIndex.Spots indexSpots(LeaseFilter filter) {
     LeaseIndex.FindSpots find = new LeaseIndex.FindSpots(filter.user(), filter.session());
-    List<LeaseIndex.Spot> spots = new ArrayList<>();
     if (filter.host() != null) {
       LeaseIndex.Spots found = index.executeOnKey(filter.host(), find);
-      if (found != null) {
-        found.addTo(spots);
-      }
-    } else {
-      index.executeOnEntries(find).values().forEach(found -> found.addTo(spots));
+      return found == null ? new LeaseIndex.Spots() : found;
     }
-    return spots;
+    return LeaseIndex.Spots.merge(index.executeOnEntries(find).values());
   }
 
   /** The blocks the key index points at for the filter's host, user or session, read with the filter. */
   private Map<BlockKey, Leases> queryIndexed(LeaseFilter filter, String pool, BlockProcessors.QueryLeases op) {
     Set<BlockKey> keys = new LinkedHashSet<>();
-    for (LeaseIndex.Spot spot : indexSpots(filter)) {
-      if (pool == null || pool.equals(spot.pool())) {
-        keys.add(new BlockKey(spot.pool(), AddressBlock.numberOf(spot.address())));
+    LeaseIndex.Spots spots = indexSpots(filter);
+    for (int i = 0; i < spots.size(); i++) {
+      if (pool == null || pool.equals(spots.pool(i))) {
+        keys.add(new BlockKey(spots.pool(i), AddressBlock.numberOf(spots.address(i))));
       }
     }
     return readBlocks(keys, op);
@@ -919,7 +931,7 @@ public final class HazelcastAllocationService implements AllocationService {
       // one operation per partition, on its thread (the entries change in place there)
       Map<String, Location> entries = new HashMap<>();
       for (LeaseIndex.HostEntries host : index.executeOnEntries(new LeaseIndex.Copy()).values()) {
-        entries.putAll(host.byKey);
+        entries.putAll(host.byKey());
       }
       ConsistencyChecker.Suspects suspects = new ConsistencyChecker.Suspects();
       ConsistencyReport first = ConsistencyChecker.check(records, snapshot, entries, now, CHECK_GRACE_MS, suspects);
@@ -935,7 +947,7 @@ public final class HazelcastAllocationService implements AllocationService {
       keysAgain.forEach(key -> hostsAgain.add(LeaseIndex.hostOf(key)));
       Map<String, Location> indexAgain = new HashMap<>();
       for (LeaseIndex.HostEntries host : index.executeOnKeys(hostsAgain, new LeaseIndex.Copy()).values()) {
-        host.byKey.forEach((key, location) -> {
+        host.byKey().forEach((key, location) -> {
           if (keysAgain.contains(key)) {
             indexAgain.put(key, location);
           }

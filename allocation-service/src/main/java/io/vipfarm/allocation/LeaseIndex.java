@@ -9,6 +9,7 @@ import com.hazelcast.query.Predicate;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -155,10 +156,18 @@ final class LeaseIndex {
    * The index entries of one host, by lease key: the value of {@link AllocationMaps#LEASE_INDEX} under
    * the host's id. Changed in place by the entry processors below (the map keeps objects), so read
    * only by entry processors too (never a query, which runs on another thread): readers get copies
-   * ({@link Copy}) or {@link Spots}.
+   * ({@link Copy}) or {@link Spots}. Changed only through {@link #put}, {@link #remove} and
+   * {@link #removePool}, which drop the spots kept for pages.
    */
   static final class HostEntries implements IdentifiedDataSerializable {
-    final HashMap<String, Location> byKey;
+    private final HashMap<String, Location> byKey;
+    /**
+     * All of this host's spots in page order, made by the first page after a change and kept until
+     * the next (not on the wire, not on backups): a host's page is read far more often than its leases
+     * change (renewals do not change the index), and walking a thousand entries, then sorting them,
+     * was a third of the page's work on the service.
+     */
+    private transient Spots inPageOrder;
 
     public HostEntries() {
       this(new HashMap<>());
@@ -166,6 +175,68 @@ final class LeaseIndex {
 
     HostEntries(HashMap<String, Location> byKey) {
       this.byKey = byKey;
+    }
+
+    /** The entries, read only. */
+    Map<String, Location> byKey() {
+      return Collections.unmodifiableMap(byKey);
+    }
+
+    Location get(String key) {
+      return byKey.get(key);
+    }
+
+    boolean isEmpty() {
+      return byKey.isEmpty();
+    }
+
+    void put(String key, Location location) {
+      byKey.put(key, location);
+      inPageOrder = null;
+    }
+
+    void remove(String key) {
+      byKey.remove(key);
+      inPageOrder = null;
+    }
+
+    /** Removes the keys of the pool whose keys start with {@code prefix}; whether there were any. */
+    boolean removePool(String prefix) {
+      boolean removed = byKey.keySet().removeIf(key -> key.startsWith(prefix));
+      if (removed) {
+        inPageOrder = null;
+      }
+      return removed;
+    }
+
+    /** The spots of the entries of {@code user} and {@code session} (null: any), in page order; null if none. */
+    Spots spots(String user, String session) {
+      if (user == null && session == null && inPageOrder != null) {
+        return inPageOrder;
+      }
+      Spots spots = new Spots();
+      // a host's keys are of one pool or a few: parse the pool only when the prefix changes
+      String pool = null;
+      String prefix = null;
+      for (Map.Entry<String, Location> e : byKey.entrySet()) {
+        Location location = e.getValue();
+        String key = e.getKey();
+        if ((user == null || user.equals(location.user)) && (session == null || session.equals(sessionOf(key)))) {
+          if (prefix == null || !key.startsWith(prefix)) {
+            pool = poolOf(key);
+            prefix = poolPrefix(pool);
+          }
+          spots.add(pool, location.address);
+        }
+      }
+      if (spots.size() == 0) {
+        return null;
+      }
+      spots.sort();
+      if (user == null && session == null) {
+        inPageOrder = spots;
+      }
+      return spots;
     }
 
     @Override
@@ -191,6 +262,7 @@ final class LeaseIndex {
     public void readData(ObjectDataInput in) throws IOException {
       int size = in.readInt();
       byKey.clear();
+      inPageOrder = null;
       for (int i = 0; i < size; i++) {
         String key = in.readString();
         Location location = new Location();
@@ -221,7 +293,7 @@ final class LeaseIndex {
     @Override
     public Location process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      Location at = entries == null ? null : entries.byKey.get(key);
+      Location at = entries == null ? null : entries.get(key);
       return at == null ? null : new Location(at.address, at.fence, at.user);
     }
 
@@ -267,14 +339,14 @@ final class LeaseIndex {
     @Override
     public Location process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      Location current = entries == null ? null : entries.byKey.get(key);
+      Location current = entries == null ? null : entries.get(key);
       if (current != null && !current.equals(expected)) {
         return current;
       }
       if (entries == null) {
         entries = new HostEntries();
       }
-      entries.byKey.put(key, next);
+      entries.put(key, next);
       entry.setValue(entries);
       return null;
     }
@@ -321,13 +393,13 @@ final class LeaseIndex {
     @Override
     public Boolean process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      Location current = entries == null ? null : entries.byKey.get(key);
+      Location current = entries == null ? null : entries.get(key);
       if (current == null || current.fence != fence) {
         return false;
       }
-      entries.byKey.remove(key);
+      entries.remove(key);
       // a host with no lease left has no entry (hosts come and go)
-      entry.setValue(entries.byKey.isEmpty() ? null : entries);
+      entry.setValue(entries.isEmpty() ? null : entries);
       return true;
     }
 
@@ -392,10 +464,10 @@ final class LeaseIndex {
     @Override
     public Boolean process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      if (entries == null || !entries.byKey.keySet().removeIf(key -> key.startsWith(prefix))) {
+      if (entries == null || !entries.removePool(prefix)) {
         return null;
       }
-      entry.setValue(entries.byKey.isEmpty() ? null : entries);
+      entry.setValue(entries.isEmpty() ? null : entries);
       return true;
     }
 
@@ -436,25 +508,9 @@ final class LeaseIndex {
     @Override
     public Spots process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      if (entries == null) {
-        return null;
-      }
-      Spots spots = new Spots();
-      // a host's keys are of one pool or a few: parse the pool only when the prefix changes
-      String pool = null;
-      String prefix = null;
-      for (Map.Entry<String, Location> e : entries.byKey.entrySet()) {
-        Location location = e.getValue();
-        String key = e.getKey();
-        if ((user == null || user.equals(location.user)) && (session == null || session.equals(sessionOf(key)))) {
-          if (prefix == null || !key.startsWith(prefix)) {
-            pool = poolOf(key);
-            prefix = poolPrefix(pool);
-          }
-          spots.add(pool, location.address);
-        }
-      }
-      return spots.size() == 0 ? null : spots;
+      // the reply is serialized (Hazelcast does so for every entry processor's result), so handing out
+      // the host's kept spots shares nothing with the caller
+      return entries == null ? null : entries.spots(user, session);
     }
 
     @Override
@@ -480,10 +536,12 @@ final class LeaseIndex {
     }
   }
 
-  /** Where a lease is (pool and address): what a host, user or session query needs from the index. */
-  record Spot(String pool, int address) {}
-
-  /** Spots of one reply, compactly: each pool's name once, then a pool number and address per spot. */
+  /**
+   * Where leases are (pool and address), what a host, user or session query needs from the index,
+   * compactly: each pool's name once, then a pool number and address per spot. In page order (pool
+   * name, then address as an unsigned number) as {@link FindSpots} returns them and after
+   * {@link #merge}.
+   */
   static final class Spots extends Serialized {
     private final List<String> pools = new ArrayList<>(2);
     private int[] poolOf = new int[16];
@@ -510,10 +568,47 @@ final class LeaseIndex {
       return size;
     }
 
-    void addTo(List<Spot> out) {
-      for (int i = 0; i < size; i++) {
-        out.add(new Spot(pools.get(poolOf[i]), addresses[i]));
+    String pool(int i) {
+      return pools.get(poolOf[i]);
+    }
+
+    int address(int i) {
+      return addresses[i];
+    }
+
+    /** Puts the spots in page order: pools ranked by name, then each spot as one number, sorted as primitives. */
+    void sort() {
+      List<String> ranked = new ArrayList<>(pools);
+      ranked.sort(null);
+      int[] rankOf = new int[pools.size()];
+      for (int p = 0; p < rankOf.length; p++) {
+        rankOf[p] = ranked.indexOf(pools.get(p));
       }
+      long[] order = new long[size];
+      for (int i = 0; i < size; i++) {
+        order[i] = (long) rankOf[poolOf[i]] << 32 | Integer.toUnsignedLong(addresses[i]);
+      }
+      Arrays.sort(order);
+      for (int i = 0; i < size; i++) {
+        poolOf[i] = (int) (order[i] >>> 32);
+        addresses[i] = (int) order[i];
+      }
+      pools.clear();
+      pools.addAll(ranked);
+    }
+
+    /** The spots of several replies (of several hosts), in page order. */
+    static Spots merge(Iterable<Spots> parts) {
+      Spots all = new Spots();
+      for (Spots part : parts) {
+        if (part != null) {
+          for (int i = 0; i < part.size; i++) {
+            all.add(part.pool(i), part.addresses[i]);
+          }
+        }
+      }
+      all.sort();
+      return all;
     }
 
     @Override

@@ -4,13 +4,14 @@ import io.vipfarm.allocation.Messages.Leases;
 import io.vipfarm.api.model.AllocationPage;
 import io.vipfarm.api.model.AllocationPageRequest;
 import io.vipfarm.api.model.AllocationRows;
-import java.util.Collection;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -37,22 +38,10 @@ final class LeasePager {
       long last = ((long) number << AddressBlock.BITS) | (AddressBlock.SIZE - 1);
       return new Step(new BlockKey(pool, number), pool, last, AddressBlock.SIZE);
     }
-
-    Position position() {
-      return new Position(pool, upTo);
-    }
   }
 
-  /** A place in page order: pool name, then the address as an unsigned number. */
-  record Position(String pool, long address) implements Comparable<Position> {
-    @Override
-    public int compareTo(Position o) {
-      int byPool = pool.compareTo(o.pool);
-      return byPool != 0 ? byPool : Long.compare(address, o.address);
-    }
-  }
-
-  private record Row(String pool, HeldLease lease) {}
+  /** A lease found, with its place in page order as one number (the pool's rank among the steps', then the address). */
+  private record Row(long order, String pool, HeldLease lease) {}
 
   /**
    * @param steps in page order, all after the request's position
@@ -61,12 +50,14 @@ final class LeasePager {
   static AllocationPage page(List<Step> steps, AllocationPageRequest request,
       Function<Set<BlockKey>, Map<BlockKey, Leases>> read) {
     int limit = request.limit();
-    TreeMap<Position, Row> found = new TreeMap<>();
+    // the steps are in page order, so their pools rank in the order they first come
+    Map<String, Integer> rankOf = new HashMap<>();
+    List<Row> found = new ArrayList<>();
     Set<BlockKey> readBlocks = new HashSet<>();
-    Position complete = null;
+    long complete = -1; // every matching lease up to here (in page order) is found
     int next = 0;
     for (int round = 0; next < steps.size(); round++) {
-      int known = complete == null ? 0 : found.headMap(complete, true).size();
+      int known = complete < 0 ? 0 : countUpTo(found, complete);
       if (known > limit) {
         break;
       }
@@ -81,40 +72,56 @@ final class LeasePager {
           batch.add(step.block());
         }
         expected += step.rows();
-        complete = step.position();
+        complete = order(rank(rankOf, step.pool()), step.upTo());
       }
       if (!batch.isEmpty()) {
         read.apply(batch).forEach((key, leases) -> {
+          int rank = rank(rankOf, key.pool());
           for (HeldLease lease : leases.leases) {
             long address = Integer.toUnsignedLong(lease.address());
             if (AllocationRows.after(key.pool(), address, request)) {
-              found.put(new Position(key.pool(), address), new Row(key.pool(), lease));
+              found.add(new Row(order(rank, address), key.pool(), lease));
             }
           }
         });
       }
     }
-    Collection<Row> known = next == steps.size() || complete == null ? found.values()
-        : found.headMap(complete, true).values();
-    StringBuilder out = new StringBuilder(64 + 170 * Math.min(limit, known.size())).append('[');
-    int count = 0;
-    Row last = null;
-    for (Row row : known) {
-      if (count == limit) {
-        break;
-      }
-      if (count > 0) {
+    // blocks are read in page order and keep their leases in address order: nearly sorted already
+    found.sort(Comparator.comparingLong(Row::order));
+    int known = next == steps.size() || complete < 0 ? found.size() : countUpTo(found, complete);
+    int count = Math.min(limit, known);
+    StringBuilder out = new StringBuilder(64 + 170 * count).append('[');
+    for (int i = 0; i < count; i++) {
+      if (i > 0) {
         out.append(',');
       }
+      Row row = found.get(i);
       HeldLease lease = row.lease();
       LeaseHolder holder = lease.holder();
       AllocationRows.append(out, lease.addressText(), row.pool(), holder.hostId(), holder.sessionId(),
           holder.program(), lease.user(), lease.expiresAt());
-      count++;
-      last = row;
     }
     out.append(']');
+    Row last = count == 0 ? null : found.get(count - 1);
     return new AllocationPage(out.toString(), count, last == null ? null : last.pool(),
-        last == null ? null : last.lease().addressText(), known.size() > limit);
+        last == null ? null : last.lease().addressText(), known > limit);
+  }
+
+  private static long order(int rank, long address) {
+    return (long) rank << 32 | address;
+  }
+
+  private static int rank(Map<String, Integer> rankOf, String pool) {
+    return rankOf.computeIfAbsent(pool, p -> rankOf.size());
+  }
+
+  private static int countUpTo(List<Row> rows, long order) {
+    int n = 0;
+    for (Row row : rows) {
+      if (row.order() <= order) {
+        n++;
+      }
+    }
+    return n;
   }
 }

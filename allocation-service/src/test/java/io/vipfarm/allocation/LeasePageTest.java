@@ -97,6 +97,8 @@ class LeasePageTest {
     List<AllocationQuery> queries = List.of(
         new AllocationQuery("h1", null, null, null, null),
         new AllocationQuery("h2", null, null, "page-a", null),
+        new AllocationQuery("h3", null, null, "page-b", null),
+        new AllocationQuery(null, null, "u2", "page-b", null),
         new AllocationQuery(null, null, "u3", null, null),
         new AllocationQuery("h0", "s4", null, null, null),
         new AllocationQuery(null, "s5", null, null, null),
@@ -115,6 +117,24 @@ class LeasePageTest {
         .hasSize(1);
     assertThat(walk(new AllocationQuery("nobody", null, null, null, null), 10)).isEmpty();
     assertThat(walk(new AllocationQuery(null, null, null, null, "not-an-address"), 10)).isEmpty();
+  }
+
+  @Test
+  @DisplayName("a host's pages follow its grants and releases (the spots kept for its pages are dropped)")
+  void hostPagesFollowChanges() {
+    AllocationQuery host = new AllocationQuery("h-changing", null, null, null, null);
+    assertThat(walk(host, 5)).isEmpty();
+    List<Lease> granted = new ArrayList<>();
+    for (int i = 0; i < 12; i++) {
+      granted.add(result(service.acquire(new AcquireRequest(i % 2 == 0 ? "page-a" : "page-b",
+          new LeaseKey("h-changing", "boot", "c" + i, null), "u"))));
+      assertThat(seen(walk(host, 5))).containsExactlyElementsOf(expected(host)).hasSize(i + 1);
+    }
+    for (Lease lease : granted) {
+      result(service.release(LeaseRef.of(lease)));
+      assertThat(seen(walk(host, 5))).containsExactlyElementsOf(expected(host));
+    }
+    assertThat(walk(host, 5)).isEmpty();
   }
 
   @Test

@@ -280,7 +280,7 @@ public final class AddressBlock implements IdentifiedDataSerializable {
 
   /** Live leases matching {@code filter}, by address. Reads only. */
   public List<HeldLease> leases(LeaseFilter filter, long now) {
-    List<HeldLease> out = new ArrayList<>();
+    List<HeldLease> out = new ArrayList<>(Long.bitCount(usedMask)); // no growing: a page reads hundreds of blocks
     for (long bits = usedMask; bits != 0; bits &= bits - 1) {
       HeldLease lease = leases[Long.numberOfTrailingZeros(bits)];
       if (lease.isLiveAt(now) && filter.matches(lease)) {

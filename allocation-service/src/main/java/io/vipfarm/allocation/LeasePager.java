@@ -4,6 +4,7 @@ import io.vipfarm.allocation.Messages.Leases;
 import io.vipfarm.api.model.AllocationPage;
 import io.vipfarm.api.model.AllocationPageRequest;
 import io.vipfarm.api.model.AllocationRows;
+import io.vipfarm.api.model.JsonBytes;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -52,7 +53,7 @@ final class LeasePager {
     int limit = request.limit();
     // the steps are in page order, so their pools rank in the order they first come
     Map<String, Integer> rankOf = new HashMap<>();
-    List<Row> found = new ArrayList<>();
+    List<Row> found = new ArrayList<>(2 * limit + 2);
     Set<BlockKey> readBlocks = new HashSet<>();
     long complete = -1; // every matching lease up to here (in page order) is found
     int next = 0;
@@ -90,10 +91,10 @@ final class LeasePager {
     found.sort(Comparator.comparingLong(Row::order));
     int known = next == steps.size() || complete < 0 ? found.size() : countUpTo(found, complete);
     int count = Math.min(limit, known);
-    StringBuilder out = new StringBuilder(64 + 170 * count).append('[');
+    JsonBytes out = new JsonBytes(64 + 170 * count).ascii('[');
     for (int i = 0; i < count; i++) {
       if (i > 0) {
-        out.append(',');
+        out.ascii(',');
       }
       Row row = found.get(i);
       HeldLease lease = row.lease();
@@ -101,9 +102,9 @@ final class LeasePager {
       AllocationRows.append(out, lease.addressText(), row.pool(), holder.hostId(), holder.sessionId(),
           holder.program(), lease.user(), lease.expiresAt());
     }
-    out.append(']');
+    out.ascii(']');
     Row last = count == 0 ? null : found.get(count - 1);
-    return new AllocationPage(out.toString(), count, last == null ? null : last.pool(),
+    return new AllocationPage(out.toByteArray(), count, last == null ? null : last.pool(),
         last == null ? null : last.lease().addressText(), known > limit);
   }
 

@@ -45,7 +45,7 @@ class LeasePagerTest {
 
   private static List<String> addresses(AllocationPage page) {
     List<String> out = new ArrayList<>();
-    new JsonArray(page.rows()).forEach(r -> out.add(((JsonObject) r).getString("pool") + " "
+    new JsonArray(page.rowsText()).forEach(r -> out.add(((JsonObject) r).getString("pool") + " "
         + ((JsonObject) r).getString("address")));
     return out;
   }

@@ -9,6 +9,7 @@ import com.hazelcast.cluster.ClusterState;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.buffer.Unpooled;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -16,6 +17,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.internal.buffer.BufferInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -445,14 +447,16 @@ public final class GatewayVerticle extends VerticleBase {
     Paging.Request page = Paging.Request.of(ctx);
     AllocationQuery query = new AllocationQuery(ctx.queryParams().get("host"), ctx.queryParams().get("session"),
         ctx.queryParams().get("user"), ctx.queryParams().get("pool"), ctx.queryParams().get("address"));
-    // the service pages and encodes the rows (only the page crosses the bus, as one string)
+    // the service pages and encodes the rows: only the page crosses the bus, as UTF-8 bytes, which
+    // the response sends as they are (wrapped, not copied)
     allocations.leasePage(AllocationCursor.request(query, page))
         .onSuccess(rows -> {
           String next = AllocationCursor.next(rows);
           if (next != null) {
             Paging.setNext(ctx, Paging.cursorOf(next));
           }
-          ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON).end(rows.rows());
+          ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON)
+              .end(BufferInternal.buffer(Unpooled.wrappedBuffer(rows.rows())));
         })
         .onFailure(ctx::fail);
   }

@@ -5,6 +5,9 @@ import io.vertx.core.eventbus.EventBus;
 import io.vertx.core.eventbus.MessageCodec;
 import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.AllocationPage;
+import io.vipfarm.api.model.AllocationPageRequest;
+import io.vipfarm.api.model.AllocationQuery;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.VipfarmEvent;
@@ -14,7 +17,9 @@ import java.util.Map;
 
 /**
  * Event-bus codecs for the records of the acquire path ({@link AcquireRequest} in, {@link Lease} out,
- * and the {@link VipfarmEvent} every grant submits to the event log), so that they travel as they are:
+ * and the {@link VipfarmEvent} every grant submits to the event log) and of a page of allocations
+ * ({@link AllocationPageRequest} in, {@link AllocationPage} out: its rows are UTF-8 bytes, which JSON
+ * would carry as base64), so that they travel as they are:
  * delivered in this process without any copy (records are immutable), sent to another member as a few
  * length-prefixed fields. As JSON they cost an encode and a decode on each side of every acquire (a
  * sixth of an acquire's CPU with three members for the request and lease, a tenth for the event).
@@ -33,6 +38,8 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
     register(bus, AcquireRequest.class, new AcquireRequestCodec());
     register(bus, Lease.class, new LeaseCodec());
     register(bus, VipfarmEvent.class, new EventCodec());
+    register(bus, AllocationPageRequest.class, new AllocationPageRequestCodec());
+    register(bus, AllocationPage.class, new AllocationPageCodec());
   }
 
   private static <T> void register(EventBus bus, Class<T> type, RecordCodec<T> codec) {
@@ -45,7 +52,8 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
 
   /** Whether {@code body} is a record these codecs carry. */
   public static boolean carries(Object body) {
-    return body instanceof AcquireRequest || body instanceof Lease || body instanceof VipfarmEvent;
+    return body instanceof AcquireRequest || body instanceof Lease || body instanceof VipfarmEvent
+        || body instanceof AllocationPageRequest || body instanceof AllocationPage;
   }
 
   @Override
@@ -203,6 +211,54 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
     }
   }
 
+  static final class AllocationPageRequestCodec extends RecordCodec<AllocationPageRequest> {
+    @Override
+    public String name() {
+      return "vipfarm.AllocationPageRequest";
+    }
+
+    @Override
+    void write(Buffer out, AllocationPageRequest r) {
+      AllocationQuery q = r.query() == null ? AllocationQuery.all() : r.query();
+      string(out, q.host());
+      string(out, q.session());
+      string(out, q.user());
+      string(out, q.pool());
+      string(out, q.address());
+      out.appendInt(r.limit());
+      string(out, r.afterPool());
+      string(out, r.afterAddress());
+    }
+
+    @Override
+    AllocationPageRequest read(Reader in) {
+      AllocationQuery query = new AllocationQuery(in.string(), in.string(), in.string(), in.string(), in.string());
+      return new AllocationPageRequest(query, in.intValue(), in.string(), in.string());
+    }
+  }
+
+  static final class AllocationPageCodec extends RecordCodec<AllocationPage> {
+    @Override
+    public String name() {
+      return "vipfarm.AllocationPage";
+    }
+
+    @Override
+    void write(Buffer out, AllocationPage p) {
+      out.appendInt(p.rows().length).appendBytes(p.rows());
+      out.appendInt(p.count());
+      string(out, p.lastPool());
+      string(out, p.lastAddress());
+      out.appendByte((byte) (p.more() ? 1 : 0));
+    }
+
+    @Override
+    AllocationPage read(Reader in) {
+      byte[] rows = in.bytes();
+      return new AllocationPage(rows, in.intValue(), in.string(), in.string(), in.byteValue() != 0);
+    }
+  }
+
   /** A string as its UTF-8 length (-1 for null) and bytes. */
   static void string(Buffer out, String value) {
     if (value == null) {
@@ -241,6 +297,14 @@ public abstract sealed class RecordCodec<T> implements MessageCodec<T, T> {
         return null;
       }
       String value = buffer.getString(pos, pos + length, "UTF-8");
+      pos += length;
+      return value;
+    }
+
+    byte[] bytes() {
+      int length = buffer.getInt(pos);
+      pos += 4;
+      byte[] value = buffer.getBytes(pos, pos + length);
       pos += length;
       return value;
     }

@@ -1,5 +1,6 @@
 package io.vipfarm.api.model;
 
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -8,30 +9,37 @@ import java.util.List;
 /**
  * The rows of {@code GET /api/v1/allocations} (design.md §6):
  * {@code {"address","pool","host","sessionId","program","user","expiresAt"}}, nulls kept, expiresAt
- * ISO-8601 UTC, ordered by pool name, then address numerically. Written by hand into one string: a
- * host's page is hundreds of rows, and this runs for every one of them.
+ * ISO-8601 UTC, ordered by pool name, then address numerically. Written by hand as UTF-8 bytes
+ * ({@link JsonBytes}): a host's page is hundreds of rows, and this runs for every one of them.
  */
 public final class AllocationRows {
   private AllocationRows() {}
 
+  private static final byte[] ADDRESS = ascii("{\"address\":");
+  private static final byte[] POOL = ascii(",\"pool\":");
+  private static final byte[] HOST = ascii(",\"host\":");
+  private static final byte[] SESSION = ascii(",\"sessionId\":");
+  private static final byte[] PROGRAM = ascii(",\"program\":");
+  private static final byte[] USER = ascii(",\"user\":");
+  private static final byte[] EXPIRES = ascii(",\"expiresAt\":\"");
+  private static final byte[] END = ascii("\"}");
+
+  private static byte[] ascii(String text) {
+    return text.getBytes(StandardCharsets.US_ASCII);
+  }
+
   /** Appends one row (a JSON object) to {@code out}. */
-  public static void append(StringBuilder out, String address, String pool, String host, String sessionId,
+  public static void append(JsonBytes out, String address, String pool, String host, String sessionId,
       String program, String user, long expiresAt) {
-    out.append("{\"address\":");
-    string(out, address);
-    out.append(",\"pool\":");
-    string(out, pool);
-    out.append(",\"host\":");
-    string(out, host);
-    out.append(",\"sessionId\":");
-    string(out, sessionId);
-    out.append(",\"program\":");
-    string(out, program);
-    out.append(",\"user\":");
-    string(out, user);
-    out.append(",\"expiresAt\":\"");
+    out.raw(ADDRESS).string(address)
+        .raw(POOL).string(pool)
+        .raw(HOST).string(host)
+        .raw(SESSION).string(sessionId)
+        .raw(PROGRAM).string(program)
+        .raw(USER).string(user)
+        .raw(EXPIRES);
     instant(out, expiresAt);
-    out.append("\"}");
+    out.raw(END);
   }
 
   /**
@@ -39,7 +47,7 @@ public final class AllocationRows {
    * 2026-12-02T19:52:16.600Z}, no fraction on a whole second), without its formatter: this runs for
    * every row. Years outside 0000-9999 go through {@code Instant}.
    */
-  static void instant(StringBuilder out, long epochMilli) {
+  static void instant(JsonBytes out, long epochMilli) {
     long seconds = Math.floorDiv(epochMilli, 1000);
     int millis = (int) Math.floorMod(epochMilli, 1000);
     long days = Math.floorDiv(seconds, 86_400);
@@ -55,58 +63,19 @@ public final class AllocationRows {
     int month = (int) (mp < 10 ? mp + 3 : mp - 9);
     long year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0);
     if (year < 0 || year > 9999) {
-      out.append(Instant.ofEpochMilli(epochMilli));
+      out.ascii(Instant.ofEpochMilli(epochMilli).toString());
       return;
     }
-    digits(out, (int) year, 4).append('-');
-    digits(out, month, 2).append('-');
-    digits(out, day, 2).append('T');
-    digits(out, secondOfDay / 3600, 2).append(':');
-    digits(out, secondOfDay / 60 % 60, 2).append(':');
-    digits(out, secondOfDay % 60, 2);
+    out.digits((int) year, 4).ascii('-')
+        .digits(month, 2).ascii('-')
+        .digits(day, 2).ascii('T')
+        .digits(secondOfDay / 3600, 2).ascii(':')
+        .digits(secondOfDay / 60 % 60, 2).ascii(':')
+        .digits(secondOfDay % 60, 2);
     if (millis != 0) {
-      digits(out.append('.'), millis, 3);
+      out.ascii('.').digits(millis, 3);
     }
-    out.append('Z');
-  }
-
-  private static StringBuilder digits(StringBuilder out, int value, int width) {
-    for (int unit = width == 4 ? 1000 : width == 3 ? 100 : 10; unit > 0; unit /= 10) {
-      out.append((char) ('0' + value / unit % 10));
-    }
-    return out;
-  }
-
-  /** A JSON string literal (or null): quotes, backslashes and control characters escaped. */
-  static void string(StringBuilder out, String value) {
-    if (value == null) {
-      out.append("null");
-      return;
-    }
-    out.append('"');
-    int plain = 0;
-    while (plain < value.length() && value.charAt(plain) >= 0x20 && value.charAt(plain) != '"'
-        && value.charAt(plain) != '\\') {
-      plain++;
-    }
-    if (plain == value.length()) {
-      // the usual case, nothing to escape: append(String) copies the bytes at once, where
-      // append(CharSequence, start, end) reads the string one checked charAt at a time
-      out.append(value).append('"');
-      return;
-    }
-    out.append(value, 0, plain);
-    for (int i = plain; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (c == '"' || c == '\\') {
-        out.append('\\').append(c);
-      } else if (c < 0x20) {
-        out.append("\\u00").append(Character.forDigit(c >> 4, 16)).append(Character.forDigit(c & 15, 16));
-      } else {
-        out.append(c);
-      }
-    }
-    out.append('"');
+    out.ascii('Z');
   }
 
   /**
@@ -150,7 +119,7 @@ public final class AllocationRows {
     Comparator<Lease> order = Comparator.comparing(Lease::pool).thenComparingLong(l -> addressOrder(l.address()));
     List<Lease> sorted = new ArrayList<>(leases);
     sorted.sort(order);
-    StringBuilder out = new StringBuilder(64 + 160 * Math.min(sorted.size(), request.limit())).append('[');
+    JsonBytes out = new JsonBytes(64 + 170 * Math.min(sorted.size(), request.limit())).ascii('[');
     int count = 0;
     Lease last = null;
     boolean more = false;
@@ -163,7 +132,7 @@ public final class AllocationRows {
         break;
       }
       if (count > 0) {
-        out.append(',');
+        out.ascii(',');
       }
       LeaseKey key = lease.key();
       append(out, lease.address(), lease.pool(), key.hostId(), key.sessionId(), key.program(), lease.user(),
@@ -171,8 +140,8 @@ public final class AllocationRows {
       count++;
       last = lease;
     }
-    out.append(']');
-    return new AllocationPage(out.toString(), count, last == null ? null : last.pool(),
+    out.ascii(']');
+    return new AllocationPage(out.toByteArray(), count, last == null ? null : last.pool(),
         last == null ? null : last.address(), more);
   }
 

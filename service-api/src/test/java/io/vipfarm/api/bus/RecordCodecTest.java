@@ -11,11 +11,15 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
 import io.vipfarm.api.model.AcquireRequest;
+import io.vipfarm.api.model.AllocationPage;
+import io.vipfarm.api.model.AllocationPageRequest;
+import io.vipfarm.api.model.AllocationQuery;
 import io.vipfarm.api.model.Lease;
 import io.vipfarm.api.model.LeaseKey;
 import io.vipfarm.api.model.VipfarmEvent;
 import io.vipfarm.api.EventSink;
 import io.vipfarm.api.Addresses;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,6 +63,25 @@ class RecordCodecTest {
     for (AcquireRequest request : List.of(new AcquireRequest("p", key, "bob"), new AcquireRequest(null, null, null),
         new AcquireRequest("p", new LeaseKey("h", "b", "s", "prog"), null))) {
       assertEquals(request, wireRoundTrip(new RecordCodec.AcquireRequestCodec(), request));
+    }
+  }
+
+  @Test
+  void pagesOfAllocationsSurviveTheWireAndJson() {
+    for (AllocationPageRequest request : List.of(
+        new AllocationPageRequest(new AllocationQuery("h-ä", "7", "bob", "p", "127.100.0.1"), 500, "p", "127.100.0.9"),
+        AllocationPageRequest.first(AllocationQuery.all(), 1))) {
+      assertEquals(request, wireRoundTrip(new RecordCodec.AllocationPageRequestCodec(), request));
+    }
+    byte[] rows = "[{\"address\":\"127.100.0.1\",\"user\":\"✓\"}]".getBytes(StandardCharsets.UTF_8);
+    for (AllocationPage page : List.of(new AllocationPage(rows, 1, "p", "127.100.0.1", true),
+        new AllocationPage("[]".getBytes(StandardCharsets.UTF_8), 0, null, null, false))) {
+      for (AllocationPage back : List.of(wireRoundTrip(new RecordCodec.AllocationPageCodec(), page),
+          Json.fromBody(Json.encode(page), AllocationPage.class))) {
+        assertEquals(page.rowsText(), back.rowsText());
+        assertEquals(List.of(page.count(), String.valueOf(page.lastPool()), String.valueOf(page.lastAddress()), page.more()),
+            List.of(back.count(), String.valueOf(back.lastPool()), String.valueOf(back.lastAddress()), back.more()));
+      }
     }
   }
 

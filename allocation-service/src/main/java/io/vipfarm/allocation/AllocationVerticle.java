@@ -62,7 +62,7 @@ public final class AllocationVerticle extends VerticleBase {
           "this Hazelcast member was created without AllocationMaps.configure(config): the allocation"
               + " service cannot store leases on it"));
     }
-    EventSink events = new EventSink(vertx.eventBus());
+    EventSink events = new EventSink(vertx);
     service = new HazelcastAllocationService(vertx, hazelcast, events::emit, clock);
     ServiceEndpoint endpoint = new ServiceEndpoint()
         .on(Actions.PUT_POOL, PoolSpec.class, service::putPool)

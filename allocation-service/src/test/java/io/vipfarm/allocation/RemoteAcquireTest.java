@@ -11,8 +11,8 @@ import io.vertx.core.VertxOptions;
 import io.vertx.core.eventbus.EventBusOptions;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
 import io.vipfarm.api.Addresses;
-import io.vipfarm.api.EventSink;
 import io.vipfarm.api.AllocationService;
+import io.vipfarm.api.EventSink;
 import io.vipfarm.api.bus.EventBusClient;
 import io.vipfarm.api.model.AcquireRequest;
 import io.vipfarm.api.model.Lease;
@@ -109,6 +109,37 @@ class RemoteAcquireTest {
           .containsEntry("fence", lease.fence()).containsEntry("expiresAt", lease.expiresAt())
           .containsEntry("bootId", "boot").containsEntry("user", "user" + i);
       assertThat(granted.data().get("program")).isEqualTo(lease.key().program());
+    }
+  }
+
+  @Test
+  @DisplayName("a member that runs the event log submits its own lease events to it: none crosses to the other member's")
+  void leaseEventsStayWithTheLocalEventLog() throws InterruptedException {
+    List<VipfarmEvent> here = new CopyOnWriteArrayList<>();
+    List<VipfarmEvent> there = new CopyOnWriteArrayList<>();
+    var local = vertxes.get(0).eventBus().consumer(Addresses.EVENTS_SUBMIT, msg -> here.add(EventSink.read(msg.body())));
+    var remote = vertxes.get(1).eventBus().consumer(Addresses.EVENTS_SUBMIT, msg -> there.add(EventSink.read(msg.body())));
+    result(local.completion());
+    result(remote.completion());
+    EventSink.eventLogRunsHere(vertxes.get(0), true);
+    try {
+      AllocationService service = AllocationService.client(EventBusClient.fixed(vertxes.get(0), Addresses.ALLOCATION));
+      result(service.putPool(new PoolSpec("local-log", "127.131.0.0/24", null, null, 60)));
+      for (int i = 0; i < 20; i++) {
+        result(service.acquire(new AcquireRequest("local-log", new LeaseKey("host-l", "boot", "l" + i, null), "u")));
+      }
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (here.stream().filter(e -> e.type().equals(VipfarmEvent.LEASE_GRANTED)).count() < 20
+          && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      Thread.sleep(200); // any event sent the other way has arrived by now
+      assertThat(here).filteredOn(e -> e.type().equals(VipfarmEvent.LEASE_GRANTED)).hasSize(20);
+      assertThat(there).as("a clustered send would have given the other member about half").isEmpty();
+    } finally {
+      EventSink.eventLogRunsHere(vertxes.get(0), false);
+      result(local.unregister());
+      result(remote.unregister());
     }
   }
 }

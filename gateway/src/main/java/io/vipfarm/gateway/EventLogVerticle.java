@@ -55,7 +55,15 @@ public final class EventLogVerticle extends VerticleBase {
           RecordCodec.register(vertx.eventBus());
           var submissions = vertx.eventBus().<Object>consumer(Addresses.EVENTS_SUBMIT, this::append);
           return Future.all(submissions.completion(), history.register(vertx.eventBus(), EventLog.HISTORY_ADDRESS));
-        });
+        })
+        .onSuccess(registered -> EventSink.eventLogRunsHere(vertx, true));
+  }
+
+  @Override
+  public Future<?> stop() {
+    // before the consumer goes: this member's sinks submit to another member's log from here on
+    EventSink.eventLogRunsHere(vertx, false);
+    return Future.succeededFuture();
   }
 
   private void append(Message<Object> submission) {

@@ -270,7 +270,7 @@ class GatewayProductTest {
     String secret = created.bodyAsJsonObject().getString("secret");
     assertThat(secret).hasSizeGreaterThan(40);
 
-    EventSink sink = new EventSink(vertx.eventBus());
+    EventSink sink = new EventSink(vertx);
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_ENDED, "h1", "5", Map.of("user", "alice")));
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_STARTED, "h1", "6", Map.of("user", "carol")));
     waitUntil(() -> received.size() == 1 && http.get("/api/v1/webhooks/" + id).bodyAsJsonObject()
@@ -309,7 +309,7 @@ class GatewayProductTest {
         .listen(0, "127.0.0.1"));
     String id = http.admin(HttpMethod.POST, "/api/v1/webhooks", new JsonObject()
         .put("url", "http://127.0.0.1:" + receiver.actualPort() + "/").encode()).bodyAsJsonObject().getString("id");
-    new EventSink(vertx.eventBus()).emit(VipfarmEvent.submit(VipfarmEvent.HOST_JOINED, "h9", null, Map.of()));
+    new EventSink(vertx).emit(VipfarmEvent.submit(VipfarmEvent.HOST_JOINED, "h9", null, Map.of()));
     waitUntil(() -> http.get("/api/v1/webhooks/" + id).bodyAsJsonObject().getJsonObject("status").getInteger("failed") == 1);
     JsonObject status = http.get("/api/v1/webhooks/" + id).bodyAsJsonObject().getJsonObject("status");
     assertThat(status.getJsonArray("deliveries").getJsonObject(0).getInteger("attempts")).isEqualTo(4);
@@ -328,7 +328,7 @@ class GatewayProductTest {
     io.vertx.core.Context context = vertx.getOrCreateContext();
     var socket = awaitOn(context,
         () -> ws.connect(options).onSuccess(s -> s.textMessageHandler(text -> messages.add(new JsonObject(text)))));
-    EventSink sink = new EventSink(vertx.eventBus());
+    EventSink sink = new EventSink(vertx);
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_STARTED, "h1", "1", Map.of("user", "alice")));
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_STARTED, "h1", "2", Map.of("user", "bob")));
     sink.emit(VipfarmEvent.submit(VipfarmEvent.SESSION_ENDED, "h1", "1", Map.of("user", "alice")));

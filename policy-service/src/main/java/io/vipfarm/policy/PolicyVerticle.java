@@ -63,7 +63,7 @@ public final class PolicyVerticle extends VerticleBase {
   }
 
   private ServiceEndpoint endpoint(IMap<String, String> documents) {
-    PolicyService policies = new HazelcastPolicyService(context, documents, new EventSink(vertx.eventBus()));
+    PolicyService policies = new HazelcastPolicyService(context, documents, new EventSink(vertx));
     return new ServiceEndpoint()
         .on(Actions.PUT, PolicyDocument.class, policies::put)
         .on(Actions.GET, args -> policies.get(string(args, "name")))

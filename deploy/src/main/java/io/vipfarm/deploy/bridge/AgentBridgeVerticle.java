@@ -114,7 +114,7 @@ public final class AgentBridgeVerticle extends VerticleBase {
   public Future<?> start() {
     presence = new HostPresence(hazelcast);
     discovery = ServiceDiscovery.create(vertx);
-    events = new EventSink(vertx.eventBus());
+    events = new EventSink(vertx);
     member = hazelcast.getCluster().getLocalMember().getUuid().toString();
     // agents see policy changes only, relayed by the member they are connected to
     relay = vertx.eventBus().consumer(Addresses.EVENTS, msg -> {

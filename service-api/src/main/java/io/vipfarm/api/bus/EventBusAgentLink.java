@@ -24,7 +24,7 @@ final class EventBusAgentLink implements AgentLink {
     this.vertx = vertx;
     this.discovery = ServiceDiscovery.create(vertx);
     this.locator = new ServiceLocator(discovery);
-    this.sink = new EventSink(vertx.eventBus());
+    this.sink = new EventSink(vertx);
   }
 
   @Override

@@ -113,7 +113,7 @@ class RecordCodecTest {
     VipfarmEvent event = VipfarmEvent.submit(VipfarmEvent.HOST_LEFT, "h1", null, Map.of("reason", "gone"));
     AtomicReference<Object> received = new AtomicReference<>();
     await(vertx.eventBus().consumer(Addresses.EVENTS_SUBMIT, msg -> received.set(msg.body())).completion());
-    new EventSink(vertx.eventBus()).emit(event);
+    new EventSink(vertx).emit(event);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
     while (received.get() == null && System.nanoTime() < deadline) {
       Thread.sleep(5);

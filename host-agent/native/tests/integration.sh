@@ -473,15 +473,18 @@ if command -v socat > /dev/null; then
   done
   # socat waits -t seconds for the reply after its stdin ends (default 0.5 s: too short under load)
   UP=$SP # socat does not report the port UDP-RECVFROM:0 got; the TCP port's number is free for UDP
+  # the server's command reads the datagram before it answers: socat writes the datagram to the
+  # command's stdin, and a command that has already exited (a bare `echo`, under load) makes that write
+  # fail with EPIPE, and socat exit without passing on the answer (CI saw this now and then)
   start_cmd usocat20 20 bash -c "exec socat -d -d UDP-RECVFROM:$UP,bind=127.0.0.1,fork \
-    SYSTEM:'echo s20-udp-echo' 2>&1"
+    SYSTEM:'read request; echo s20-udp-echo' 2>&1"
   expect "session 20 socat UDP-RECVFROM bind=127.0.0.1:$UP" "$first_line" "*receiving on *127.0.0.1:$UP"
   start_cmd usocat21 21 bash -c "exec socat -d -d UDP-RECVFROM:$UP,bind=127.0.0.1,fork \
-    SYSTEM:'echo s21-udp-echo' 2>&1"
+    SYSTEM:'read request; echo s21-udp-echo' 2>&1"
   expect "session 21 socat UDP-RECVFROM on the same 127.0.0.1:$UP" "$first_line" "*receiving on *:$UP"
   # UDP has no end of reply: socat waits -t seconds, and under load the server's fork + shell may take
   # longer; a datagram client tries again, so does this one (up to 3 times, waiting longer each time:
-  # 2, 4, 8 s; three tries of 2 s all came back empty at load 10-17), and stops at the first echo
+  # 2, 4, 8 s), and stops at the first echo
   for s in 20 21; do
     for try in 1 2 3; do
       reply=$(echo ping | in_session $s socat -t $((1 << try)) -T 20 - "UDP:127.0.0.1:$UP" 2>&1)
@@ -489,7 +492,7 @@ if command -v socat > /dev/null; then
     done
     expect "session $s socat UDP client to 127.0.0.1:$UP gets its own session's echo" "$reply" "s$s-udp-echo"
     if [[ -z $reply ]]; then
-      # three tries of up to 8 s came back empty (seen in CI): show what that server logged meanwhile
+      # three tries of up to 8 s came back empty: show what that server logged meanwhile
       echo "     session $s's socat UDP server logged:"
       timeout 1 cat <&"${server_fd[usocat$s]}" | sed 's/^/       /'
     fi

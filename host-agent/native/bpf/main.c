@@ -132,10 +132,14 @@ int vfb_open_map(const char *pin_dir, const char *name) {
 
 static const char *const MAP_NAMES[] = {"sessions", "owners", "progs", "config", "socks", "epoch"};
 
+/* The program of hook i; for sendmsg4, whichever of the two open_and_load() loaded. */
 static struct bpf_program *hook_program(struct vipfarm *skel, int i) {
+  struct bpf_program *sendmsg4 = bpf_program__autoload(skel->progs.vf_sendmsg4)
+                                     ? skel->progs.vf_sendmsg4
+                                     : skel->progs.vf_sendmsg4_compat;
   struct bpf_program *progs[N_HOOKS] = {
       skel->progs.vf_bind4,       skel->progs.vf_bind6,       skel->progs.vf_connect4,
-      skel->progs.vf_connect6,    skel->progs.vf_sendmsg4,    skel->progs.vf_sendmsg6,
+      skel->progs.vf_connect6,    sendmsg4,                   skel->progs.vf_sendmsg6,
       skel->progs.vf_recvmsg4,    skel->progs.vf_recvmsg6,    skel->progs.vf_getpeername4,
       skel->progs.vf_getpeername6, skel->progs.vf_getsockname4, skel->progs.vf_getsockname6};
   return progs[i];
@@ -187,6 +191,42 @@ static int load_failure(const char *what, int err) {
                   libbpf_last[0] ? ": " : "", libbpf_last);
 }
 
+/*
+ * Opens and loads the object, its maps pinned under pin_dir (NULL: not pinned). vf_sendmsg4 reads
+ * the socket's storage in place (kfuncs bpf_cast_to_kern_ctx and bpf_rdonly_cast, and reads of
+ * untrusted kernel memory, which older kernels refuse); there vf_sendmsg4_compat, the same rules
+ * through bpf_sk_storage_get, is loaded instead. A failed load unpins the maps it pinned, so the
+ * second try starts from the same state. Returns NULL with *err set when neither loads.
+ */
+static struct vipfarm *open_and_load(const char *pin_dir, int *err) {
+  *err = 0;
+  /* VIPFARM_BPF_COMPAT=1: the compat program only (tests, and a way out should a kernel misread) */
+  const char *force = getenv("VIPFARM_BPF_COMPAT");
+  for (int compat = force != NULL && strcmp(force, "1") == 0; compat < 2; compat++) {
+    struct vipfarm *skel = vipfarm__open();
+    if (skel == NULL) {
+      *err = -errno;
+      return NULL;
+    }
+    bpf_program__set_autoload(compat ? skel->progs.vf_sendmsg4 : skel->progs.vf_sendmsg4_compat, false);
+    for (size_t i = 0; pin_dir != NULL && i < sizeof MAP_NAMES / sizeof MAP_NAMES[0]; i++) {
+      char path[PATH_MAX];
+      struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, MAP_NAMES[i]);
+      pin_path(path, sizeof path, pin_dir, MAP_NAMES[i]);
+      if (map == NULL || bpf_map__set_pin_path(map, path) != 0) {
+        snprintf(libbpf_last, sizeof libbpf_last, "cannot pin map %s", MAP_NAMES[i]);
+        vipfarm__destroy(skel);
+        *err = -EINVAL;
+        return NULL;
+      }
+    }
+    *err = vipfarm__load(skel); /* reuses pinned maps, pins new ones */
+    if (*err == 0) return skel;
+    vipfarm__destroy(skel);
+  }
+  return NULL;
+}
+
 static int cmd_probe(void) {
   char mnt[PATH_MAX];
   if (geteuid() != 0) {
@@ -197,9 +237,8 @@ static int cmd_probe(void) {
     fprintf(stderr, "vipfarm-bpf: no cgroup v2 mount (the kernel path needs cgroup2)\n");
     return VFB_EXIT_UNAVAILABLE;
   }
-  struct vipfarm *skel = vipfarm__open();
-  int err = skel == NULL ? -errno : vipfarm__load(skel);
-  vipfarm__destroy(skel);
+  int err;
+  vipfarm__destroy(open_and_load(NULL, &err));
   if (err != 0) {
     load_failure("load", err);
     return VFB_EXIT_UNAVAILABLE;
@@ -227,21 +266,9 @@ static int cmd_attach(const char *pin_dir, const char *cgroup_dir) {
     if (count_links(pin_dir) == N_HOOKS) return VFB_EXIT_OK; /* idempotent */
   }
 
-  struct vipfarm *skel = vipfarm__open();
-  if (skel == NULL) return load_failure("open", errno);
-  for (size_t i = 0; i < sizeof MAP_NAMES / sizeof MAP_NAMES[0]; i++) {
-    struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, MAP_NAMES[i]);
-    pin_path(path, sizeof path, pin_dir, MAP_NAMES[i]);
-    if (map == NULL || bpf_map__set_pin_path(map, path) != 0) {
-      vipfarm__destroy(skel);
-      return vfb_fail("cannot pin map %s", MAP_NAMES[i]);
-    }
-  }
-  int err = vipfarm__load(skel); /* reuses pinned maps, pins new ones */
-  if (err != 0) {
-    vipfarm__destroy(skel);
-    return load_failure("load", err);
-  }
+  int err;
+  struct vipfarm *skel = open_and_load(pin_dir, &err);
+  if (skel == NULL) return load_failure("load", err);
   struct vfb_config new_cfg = {.cgroup_id = cgid, .session_level = (__u32)level + 1};
   if (strlen(real) >= sizeof new_cfg.cgroup_path) {
     vipfarm__destroy(skel);

@@ -116,7 +116,10 @@ struct vfb_sock {
   __u32 n_ports;
   __u64 comm[VFB_COMM_LEN / 8];
   __u32 by_name;
-  __u32 pad;
+  /* Where a datagram to 127.0.0.1 goes under `epoch` (0: take the general path). Set by the
+     cached path of sendmsg4 once it has noted that target, so that vf_sendmsg4 can answer the
+     next datagrams from these two fields alone; reset by every refill. */
+  __u32 send_target;
 };
 
 #endif

@@ -133,6 +133,13 @@ err=$("$BPF" attach --pin "$PIN" --cgroup "$PLAIN" 2>&1)
 expect "attach to another cgroup with the same pin dir is refused" "$?:$err" "1:vipfarm-bpf: *attached to*"
 expect "status after attach" "$("$BPF" status --pin "$PIN")" \
   "{\"attached\":true,\"cgroup\":\"$PARENT\",\"cgroupId\":*,\"programs\":12,\"sessions\":0}"
+# sendmsg4 has two programs (bpf/README.md, "The in-place datagram path"): which one this kernel took
+sendmsg4=$(bpftool cgroup show "$PARENT" 2> /dev/null | awk '$2 ~ /udp4_sendmsg$/ || $2 == "sendmsg4" { print $NF }')
+if [[ ${VIPFARM_BPF_COMPAT:-} == 1 ]]; then
+  expect "VIPFARM_BPF_COMPAT=1 attaches the compat sendmsg4 program" "$sendmsg4" "vf_sendmsg4_com*"
+else
+  echo "note sendmsg4 program on this kernel: ${sendmsg4:-unknown}"
+fi
 "$BPF" set --pin "$PIN" --cgroup "$PARENT/s31" --rules "$TMP/run/sessions/31.rules" &&
   "$BPF" set --pin "$PIN" --cgroup "$PARENT/s32" --rules "$TMP/run/sessions/32.rules"
 expect "set two sessions" "$?" 0

@@ -48,6 +48,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -127,6 +128,8 @@ public final class HazelcastAllocationService implements AllocationService {
   /** The last view of each pool, kept across invalidations so that its hints survive record changes. */
   private final Map<String, Known> hintsOf = new ConcurrentHashMap<>();
   private final Map<String, Future<Void>> refreshing = new ConcurrentHashMap<>();
+  /** The split-brain protection of the lease structures, once looked up (empty: not configured). */
+  private volatile Optional<SplitBrainProtection> protection;
 
   /** A pool as this member knows it: its record and its block hints. */
   private record Known(PoolRecord record, BlockHints hints, long loadedAt) {}
@@ -1131,13 +1134,19 @@ public final class HazelcastAllocationService implements AllocationService {
 
   /** Fails fast, with the numbers, on a side of a split without a majority. */
   private void requireQuorum() {
-    SplitBrainProtection protection;
-    try {
-      protection = hazelcast.getSplitBrainProtectionService().getSplitBrainProtection(AllocationMaps.QUORUM);
-    } catch (IllegalArgumentException notConfigured) {
-      return;
+    Optional<SplitBrainProtection> protection = this.protection;
+    if (protection == null) {
+      // Looked up once: the protection is static configuration, and Hazelcast answers a name it does
+      // not know with an exception, whose stack trace cost every acquire of a one-member cluster
+      // ~0.9 KB and a few µs (docs/benchmarks.md, 2026-12-04)
+      try {
+        protection = Optional.of(hazelcast.getSplitBrainProtectionService().getSplitBrainProtection(AllocationMaps.QUORUM));
+      } catch (IllegalArgumentException notConfigured) {
+        protection = Optional.empty();
+      }
+      this.protection = protection;
     }
-    if (!protection.hasMinimumSize()) {
+    if (protection.isPresent() && !protection.get().hasMinimumSize()) {
       throw noQuorum();
     }
   }

@@ -447,6 +447,36 @@ else
   not_ok "a running program follows a rules change" "$(tr '\n' ' ' < "$TMP/loop.out")"
 fi
 
+# ---- the in-place datagram path (bpf/README.md): a session without program lists, so that after its
+# first datagrams vf_sendmsg4 answers from the socket's storage alone; that answer must follow `set`
+# and `clear` like the rest (31's rules above have a program list, which keeps that path off)
+mkdir "$PARENT/s35"
+write_rules "$TMP/35.rules" "vipfarm-rules 1" "session 35" "loopback4 127.0.0.36"
+"$BPF" set --pin "$PIN" --cgroup "$PARENT/s35" --rules "$TMP/35.rules"
+U3=$(port)
+start fold "$PARENT/other" "$STATIC" serve udp 4 127.0.0.36 "$U3" fold > /dev/null
+start fnew "$PARENT/other" "$STATIC" serve udp 4 127.0.0.46 "$U3" fnew > /dev/null
+start flo "$PARENT/other" "$STATIC" serve udp 4 127.0.0.1 "$U3" flo > /dev/null
+sh -c "$ENTER" "$NS" "$PARENT/s35" "$STATIC" udploop 127.0.0.1 "$U3" 10 1000 > "$TMP/fast.out" &
+fast_pid=$!
+echo "$fast_pid" >> "$PIDS"
+replied() { # TAG: waits up to 5 s for a reply from that server, then 0.2 s more (more datagrams)
+  local i
+  for ((i = 0; i < 100; i++)); do
+    grep -q "reply $1" "$TMP/fast.out" && sleep 0.2 && return
+    sleep 0.05
+  done
+}
+replied fold
+write_rules "$TMP/35-moved.rules" "vipfarm-rules 1" "session 35" "loopback4 127.0.0.46"
+"$BPF" set --pin "$PIN" --cgroup "$PARENT/s35" --rules "$TMP/35-moved.rules"
+replied fnew
+"$BPF" clear --pin "$PIN" --cgroup "$PARENT/s35"
+replied flo
+kill "$fast_pid" 2> /dev/null
+expect "in-place sendmsg4: one UDP socket follows set and clear (L, the new L, then 127.0.0.1 untouched)" \
+  "$(awk '{ print $2, $3 }' "$TMP/fast.out" | uniq | tr '\n' ' ')" "reply fold reply fnew reply flo "
+
 # ---- clear: pass-through ----------------------------------------------------------------------
 "$BPF" clear --pin "$PIN" --cgroup "$PARENT/s31"
 expect "clear removes the session" "$("$BPF" list --pin "$PIN")" "{\"sessions\":[[]{\"cgroupId\":$(stat -c %i "$PARENT/s32"),*}]}"

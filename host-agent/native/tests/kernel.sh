@@ -421,13 +421,21 @@ expect "isolation off: session 32 connects to 31's loopback" \
 # ---- rules change for running programs --------------------------------------------------------
 start new "$PARENT/other" "$STATIC" serve tcp 4 127.0.0.42 "$P" new > /dev/null
 # One UDP socket sending all along: the session lookup it keeps must follow `set` and `clear`.
-U2=$(port)
-start uold "$PARENT/other" "$STATIC" serve udp 4 127.0.0.32 "$U2" uold > /dev/null
-start unew "$PARENT/other" "$STATIC" serve udp 4 127.0.0.42 "$U2" unew > /dev/null
-start ulo "$PARENT/other" "$STATIC" serve udp 4 127.0.0.1 "$U2" ulo > /dev/null
-sh -c "$ENTER" "$NS" "$PARENT/s31" "$STATIC" udploop 127.0.0.1 "$U2" 20 1000 > "$TMP/udploop.out" &
-udploop_pid=$!
-echo "$udploop_pid" >> "$PIDS"
+# udp_follower NAME SESSION_CGROUP OLD_L NEW_L PORT PAUSE_MS: UDP servers that answer NAMEold on
+# OLD_L, NAMEnew on NEW_L and NAMElo on 127.0.0.1 (in `other`: not rewritten), and one socket of the
+# session sending to 127.0.0.1:PORT every PAUSE_MS ms, its replies in $TMP/NAME.out, its PID in
+# $follower_pid
+udp_follower() {
+  local name=$1 cg=$2 old=$3 new=$4 port=$5 pause=$6
+  start "${name}old" "$PARENT/other" "$STATIC" serve udp 4 "$old" "$port" "${name}old" > /dev/null
+  start "${name}new" "$PARENT/other" "$STATIC" serve udp 4 "$new" "$port" "${name}new" > /dev/null
+  start "${name}lo" "$PARENT/other" "$STATIC" serve udp 4 127.0.0.1 "$port" "${name}lo" > /dev/null
+  sh -c "$ENTER" "$NS" "$cg" "$STATIC" udploop 127.0.0.1 "$port" "$pause" 1000 > "$TMP/$name.out" &
+  follower_pid=$!
+  echo "$follower_pid" >> "$PIDS"
+}
+udp_follower u "$PARENT/s31" 127.0.0.32 127.0.0.42 "$(port)" 20
+udploop_pid=$follower_pid
 sh -c "$ENTER" "$NS" "$PARENT/s31" "$STATIC" loop 127.0.0.1 "$P" 20 100 > "$TMP/loop.out" &
 loop_pid=$!
 echo "$loop_pid" >> "$PIDS"
@@ -453,17 +461,11 @@ fi
 mkdir "$PARENT/s35"
 write_rules "$TMP/35.rules" "vipfarm-rules 1" "session 35" "loopback4 127.0.0.36"
 "$BPF" set --pin "$PIN" --cgroup "$PARENT/s35" --rules "$TMP/35.rules"
-U3=$(port)
-start fold "$PARENT/other" "$STATIC" serve udp 4 127.0.0.36 "$U3" fold > /dev/null
-start fnew "$PARENT/other" "$STATIC" serve udp 4 127.0.0.46 "$U3" fnew > /dev/null
-start flo "$PARENT/other" "$STATIC" serve udp 4 127.0.0.1 "$U3" flo > /dev/null
-sh -c "$ENTER" "$NS" "$PARENT/s35" "$STATIC" udploop 127.0.0.1 "$U3" 10 1000 > "$TMP/fast.out" &
-fast_pid=$!
-echo "$fast_pid" >> "$PIDS"
+udp_follower f "$PARENT/s35" 127.0.0.36 127.0.0.46 "$(port)" 10
 replied() { # TAG: waits up to 5 s for a reply from that server, then 0.2 s more (more datagrams)
   local i
   for ((i = 0; i < 100; i++)); do
-    grep -q "reply $1" "$TMP/fast.out" && sleep 0.2 && return
+    grep -q "reply $1" "$TMP/f.out" && sleep 0.2 && return
     sleep 0.05
   done
 }
@@ -473,9 +475,9 @@ write_rules "$TMP/35-moved.rules" "vipfarm-rules 1" "session 35" "loopback4 127.
 replied fnew
 "$BPF" clear --pin "$PIN" --cgroup "$PARENT/s35"
 replied flo
-kill "$fast_pid" 2> /dev/null
+kill "$follower_pid" 2> /dev/null
 expect "in-place sendmsg4: one UDP socket follows set and clear (L, the new L, then 127.0.0.1 untouched)" \
-  "$(awk '{ print $2, $3 }' "$TMP/fast.out" | uniq | tr '\n' ' ')" "reply fold reply fnew reply flo "
+  "$(awk '{ print $2, $3 }' "$TMP/f.out" | uniq | tr '\n' ' ')" "reply fold reply fnew reply flo "
 
 # ---- clear: pass-through ----------------------------------------------------------------------
 "$BPF" clear --pin "$PIN" --cgroup "$PARENT/s31"
@@ -483,12 +485,12 @@ expect "clear removes the session" "$("$BPF" list --pin "$PIN")" "{\"sessions\":
 "$BPF" clear --pin "$PIN" --cgroup-id "$id31"
 expect "clearing again is not an error" "$?" 0
 for ((i = 0; i < 100; i++)); do # its next datagrams after clear: 127.0.0.1 as it is
-  grep -q "reply ulo" "$TMP/udploop.out" && break
+  grep -q "reply ulo" "$TMP/u.out" && break
   sleep 0.05
 done
 kill "$udploop_pid" 2> /dev/null
 expect "one UDP socket follows set and clear (L, the new L, then 127.0.0.1 untouched)" \
-  "$(awk '{ print $2, $3 }' "$TMP/udploop.out" | uniq | tr '\n' ' ')" "reply uold reply unew reply ulo "
+  "$(awk '{ print $2, $3 }' "$TMP/u.out" | uniq | tr '\n' ' ')" "reply uold reply unew reply ulo "
 C2=$(port)
 start cleared "$PARENT/s31" "$STATIC" rawserve 127.0.0.1 "$C2" > /dev/null
 expect "after clear, 31's programs pass through (127.0.0.1 as it is)" "$(listeners)" "*127.0.0.1:$C2*"

@@ -196,10 +196,12 @@ static int load_failure(const char *what, int err) {
  * the socket's storage in place (kfuncs bpf_cast_to_kern_ctx and bpf_rdonly_cast, and reads of
  * untrusted kernel memory, which older kernels refuse); there vf_sendmsg4_compat, the same rules
  * through bpf_sk_storage_get, is loaded instead. A failed load unpins the maps it pinned, so the
- * second try starts from the same state. Returns NULL with *err set when neither loads.
+ * second try starts from the same state. Returns NULL with *err set when neither loads, and
+ * *pinning set when the maps could not even be given their pin paths (not the kernel's doing).
  */
-static struct vipfarm *open_and_load(const char *pin_dir, int *err) {
+static struct vipfarm *open_and_load(const char *pin_dir, int *err, int *pinning) {
   *err = 0;
+  *pinning = 0;
   /* VIPFARM_BPF_COMPAT=1: the compat program only (tests, and a way out should a kernel misread) */
   const char *force = getenv("VIPFARM_BPF_COMPAT");
   for (int compat = force != NULL && strcmp(force, "1") == 0; compat < 2; compat++) {
@@ -217,6 +219,7 @@ static struct vipfarm *open_and_load(const char *pin_dir, int *err) {
         snprintf(libbpf_last, sizeof libbpf_last, "cannot pin map %s", MAP_NAMES[i]);
         vipfarm__destroy(skel);
         *err = -EINVAL;
+        *pinning = 1;
         return NULL;
       }
     }
@@ -237,8 +240,8 @@ static int cmd_probe(void) {
     fprintf(stderr, "vipfarm-bpf: no cgroup v2 mount (the kernel path needs cgroup2)\n");
     return VFB_EXIT_UNAVAILABLE;
   }
-  int err;
-  vipfarm__destroy(open_and_load(NULL, &err));
+  int err, pinning;
+  vipfarm__destroy(open_and_load(NULL, &err, &pinning));
   if (err != 0) {
     load_failure("load", err);
     return VFB_EXIT_UNAVAILABLE;
@@ -266,9 +269,9 @@ static int cmd_attach(const char *pin_dir, const char *cgroup_dir) {
     if (count_links(pin_dir) == N_HOOKS) return VFB_EXIT_OK; /* idempotent */
   }
 
-  int err;
-  struct vipfarm *skel = open_and_load(pin_dir, &err);
-  if (skel == NULL) return load_failure("load", err);
+  int err, pinning;
+  struct vipfarm *skel = open_and_load(pin_dir, &err, &pinning);
+  if (skel == NULL) return pinning ? vfb_fail("%s", libbpf_last) : load_failure("load", err);
   struct vfb_config new_cfg = {.cgroup_id = cgid, .session_level = (__u32)level + 1};
   if (strlen(real) >= sizeof new_cfg.cgroup_path) {
     vipfarm__destroy(skel);

@@ -24,7 +24,13 @@ public final class PoolRecord implements IdentifiedDataSerializable {
   private PoolDefinition pending;
   private long pendingGeneration;
   private boolean retiring;
-  /** Claimed blocks by number within the pool's /8 (a pool never spans two /8s: the shortest prefix is /8). */
+  /*
+   * Claimed blocks by number within the pool's /8 (a pool never spans two /8s: the shortest prefix is
+   * /8), held from the word of the lowest claim on: bit i is block claimedFrom + i. A pool high in its
+   * /8 (127.100.0.0/12 starts at block 102,400) would otherwise carry kilobytes of zero words, copied
+   * on every claim and filled in on every read of a record, i.e. twice per block creation.
+   */
+  private int claimedFrom;
   private BitSet claimed = new BitSet();
 
   /** For deserialization only. */
@@ -48,6 +54,7 @@ public final class PoolRecord implements IdentifiedDataSerializable {
     r.pending = pending;
     r.pendingGeneration = pendingGeneration;
     r.retiring = retiring;
+    r.claimedFrom = claimedFrom;
     r.claimed = (BitSet) claimed.clone();
     return r;
   }
@@ -83,18 +90,30 @@ public final class PoolRecord implements IdentifiedDataSerializable {
   }
 
   public boolean isClaimed(int number) {
-    return claimed.get(number & (int) AddressBlock.FENCE_BLOCK_MASK);
+    int bit = (number & (int) AddressBlock.FENCE_BLOCK_MASK) - claimedFrom;
+    return bit >= 0 && claimed.get(bit);
   }
 
   /** Numbers of the claimed blocks, ascending. */
   public int[] claimedBlocks() {
     int base = (definition.cidr().base() >>> 24) << (24 - AddressBlock.BITS);
-    return claimed.stream().map(rel -> base | rel).toArray();
+    return claimed.stream().map(bit -> base | (claimedFrom + bit)).toArray();
   }
 
   PoolRecord withClaim(int number) {
     PoolRecord r = copy();
-    r.claimed.set(number & (int) AddressBlock.FENCE_BLOCK_MASK);
+    int rel = number & (int) AddressBlock.FENCE_BLOCK_MASK;
+    if (r.claimed.isEmpty()) {
+      r.claimedFrom = rel & -Long.SIZE;
+    } else if (rel < r.claimedFrom) { // a claim below the lowest one: the set starts at its word now
+      int from = rel & -Long.SIZE;
+      long[] words = r.claimed.toLongArray();
+      long[] moved = new long[(r.claimedFrom - from) / Long.SIZE + words.length];
+      System.arraycopy(words, 0, moved, (r.claimedFrom - from) / Long.SIZE, words.length);
+      r.claimed = BitSet.valueOf(moved);
+      r.claimedFrom = from;
+    }
+    r.claimed.set(rel - r.claimedFrom);
     return r;
   }
 
@@ -112,6 +131,7 @@ public final class PoolRecord implements IdentifiedDataSerializable {
     }
     PoolRecord r = copy();
     if ((pending.cidr().base() >>> 24) != (definition.cidr().base() >>> 24)) {
+      r.claimedFrom = 0;
       r.claimed = new BitSet();
     }
     r.definition = pending;
@@ -154,15 +174,9 @@ public final class PoolRecord implements IdentifiedDataSerializable {
     Wire.writeNullableDefinition(out, pending);
     out.writeLong(pendingGeneration);
     out.writeBoolean(retiring);
-    // only the words from the first claimed block on: a pool high in its /8 would otherwise ship
-    // (and copy) kilobytes of leading zero words with every record, e.g. on every block claim
-    long[] words = claimed.toLongArray();
-    int first = 0;
-    while (first < words.length && words[first] == 0) {
-      first++;
-    }
-    out.writeInt(first);
-    out.writeLongArray(first == 0 ? words : java.util.Arrays.copyOfRange(words, first, words.length));
+    // the words from the first claimed block on, and the index of the first of them in the /8
+    out.writeInt(claimedFrom / Long.SIZE);
+    out.writeLongArray(claimed.toLongArray());
   }
 
   @Override
@@ -174,10 +188,7 @@ public final class PoolRecord implements IdentifiedDataSerializable {
     pending = Wire.readNullableDefinition(in);
     pendingGeneration = in.readLong();
     retiring = in.readBoolean();
-    int first = in.readInt();
-    long[] tail = in.readLongArray();
-    long[] words = new long[first + tail.length];
-    System.arraycopy(tail, 0, words, first, tail.length);
-    claimed = BitSet.valueOf(words);
+    claimedFrom = in.readInt() * Long.SIZE;
+    claimed = BitSet.valueOf(in.readLongArray());
   }
 }

@@ -53,6 +53,8 @@ public final class AllocationMaps {
    *       than a majority of {@code expectedMembers} members, so a minority side can never grant an
    *       address the majority also grants. With 1 expected member there is no protection: one member
    *       cannot be split.
+   *   <li>Partition threads: one per two cores (at least one) unless set otherwise, see
+   *       {@link #partitionThreads(Config)}.
    * </ul>
    *
    * @param expectedMembers how many control members the farm runs (3 to 5 in a farm)
@@ -85,7 +87,27 @@ public final class AllocationMaps {
     }
     // a hint only: binary, one async backup, no protection needed
     config.addMapConfig(new MapConfig(LAST_ADDRESS).setBackupCount(0).setAsyncBackupCount(1));
+    partitionThreads(config);
     return config;
+  }
+
+  /** Hazelcast's property for the number of partition operation threads of a member. */
+  public static final String PARTITION_THREADS_PROPERTY = "hazelcast.operation.thread.count";
+
+  /**
+   * Hazelcast runs one partition thread per core by default. Here every partition operation is a short
+   * entry processor (a grant or a bind is microseconds) sent by an event loop of the same process, and
+   * the event loops (two per core) do most of an acquire's work: a thread per core for the operations
+   * only adds wake-ups and hand-offs between threads competing for the same cores. Measured with
+   * `vipfarm bench allocate --members 1 --rate 12000` on 2 cores: one thread gave the lower p99 in every
+   * pair (docs/benchmarks.md, Allocation, 2026-12-04 evening). An operator's setting, in the config or as
+   * a system property, is kept.
+   */
+  static void partitionThreads(Config config) {
+    if (config.getProperty(PARTITION_THREADS_PROPERTY) == null && System.getProperty(PARTITION_THREADS_PROPERTY) == null) {
+      int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+      config.setProperty(PARTITION_THREADS_PROPERTY, Integer.toString(threads));
+    }
   }
 
   /** The majority of {@code expectedMembers}: the smallest side allowed to allocate. */

@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * Checks a pool spec whole and turns it into a {@link PoolDefinition}. Fields are checked in document
@@ -24,8 +23,6 @@ public final class PoolValidator {
   public static final int MAX_LEASE_SECONDS = 86_400;
   /** Most exclusions and reservations in one pool, so a definition stays small enough to replicate. */
   public static final int MAX_LIST_ENTRIES = 4096;
-
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
 
   /** @throws VipfarmException INVALID_FIELD for the first problem found */
   public static PoolDefinition validate(PoolSpec spec) {
@@ -73,10 +70,25 @@ public final class PoolValidator {
     if (name == null || name.isEmpty()) {
       throw VipfarmException.invalidField(field, "a pool name is required");
     }
-    if (!NAME.matcher(name).matches()) {
+    if (!isName(name)) {
       throw VipfarmException.invalidField(field,
           "must be 1 to 63 characters of letters, digits, '.', '_' or '-', starting with a letter or digit");
     }
+  }
+
+  /** [A-Za-z0-9][A-Za-z0-9._-]{0,62}, without a regex Matcher: every acquire names its pool. */
+  private static boolean isName(String name) {
+    if (name.length() > 63) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      char c = name.charAt(i);
+      boolean alnum = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+      if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-'))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static Ipv4Cidr parseCidr(String text) {

@@ -18,6 +18,9 @@ import java.util.TreeMap;
  * unchecked definition.
  */
 final class Wire {
+  /** values() copies its array on every call; a reply is read per acquire. */
+  private static final BlockReply.Outcome[] OUTCOMES = BlockReply.Outcome.values();
+
   private Wire() {}
 
   static void writeHolder(ObjectDataOutput out, LeaseHolder holder) throws IOException {
@@ -139,7 +142,7 @@ final class Wire {
   }
 
   static BlockReply readReply(ObjectDataInput in) throws IOException {
-    return new BlockReply(BlockReply.Outcome.values()[in.readByte()], readNullableLease(in), readLeases(in),
+    return new BlockReply(OUTCOMES[in.readByte()], readNullableLease(in), readLeases(in),
         in.readInt(), in.readInt(), readFailure(in));
   }
 }

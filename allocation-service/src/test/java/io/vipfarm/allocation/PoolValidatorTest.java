@@ -116,4 +116,29 @@ class PoolValidatorTest {
     assertThat(refusal(spec("-bad", "nope", List.of("x"), Map.of("a", "y"), 3)).field()).isEqualTo("name");
     assertThat(refusal(spec("ok", "127.100.0.0/24", List.of("x"), Map.of("a", "y"), 3)).field()).isEqualTo("exclude[0]");
   }
+
+  @Test
+  @DisplayName("pool names: exactly what [A-Za-z0-9][A-Za-z0-9._-]{0,62} matches is accepted, anything else is INVALID_FIELD")
+  void poolNames() {
+    java.util.regex.Pattern spec = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    String alphabet = "aZ09._-/ \u00e9:A";
+    java.util.Random random = new java.util.Random(5);
+    List<String> names = new java.util.ArrayList<>(List.of("a", "pool-1", "x".repeat(63), "x".repeat(64), ".a", "-a", "_a",
+        "a.b_c-d", "a b", "\u00e9t\u00e9", "9"));
+    for (int k = 0; k < 5000; k++) {
+      int length = 1 + random.nextInt(k % 10 == 0 ? 70 : 6);
+      StringBuilder name = new StringBuilder();
+      for (int i = 0; i < length; i++) {
+        name.append(alphabet.charAt(random.nextInt(alphabet.length())));
+      }
+      names.add(name.toString());
+    }
+    for (String name : names) {
+      VipfarmException e = catchThrowableOfType(VipfarmException.class, () -> PoolValidator.checkName("pool", name));
+      assertThat(e == null).as("'%s'", name).isEqualTo(spec.matcher(name).matches());
+      if (e != null) {
+        assertThat(e.type()).isEqualTo(ErrorType.INVALID_FIELD);
+      }
+    }
+  }
 }

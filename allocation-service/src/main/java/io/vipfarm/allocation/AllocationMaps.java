@@ -99,9 +99,9 @@ public final class AllocationMaps {
    * entry processor (a grant or a bind is microseconds) sent by an event loop of the same process, and
    * the event loops (two per core) do most of an acquire's work: a thread per core for the operations
    * only adds wake-ups and hand-offs between threads competing for the same cores. Measured with
-   * `vipfarm bench allocate --members 1 --rate 12000` on 2 cores: one thread gave the lower p99 in every
-   * pair (docs/benchmarks.md, Allocation, 2026-12-04 evening). An operator's setting, in the config or as
-   * a system property, is kept.
+   * `vipfarm bench allocate --members 1 --rate 12000` on 2 cores: one thread gave the lower p99 in 10
+   * of 11 pairs; with three members it was mixed, lower in 4 of 10 (docs/benchmarks.md, Allocation,
+   * 2026-12-04 22:24). An operator's setting, in the config or as a system property, is kept.
    */
   static void partitionThreads(Config config) {
     if (config.getProperty(PARTITION_THREADS_PROPERTY) == null && System.getProperty(PARTITION_THREADS_PROPERTY) == null) {

@@ -104,9 +104,13 @@ public final class AllocationMaps {
    * 2026-12-04 22:24). An operator's setting, in the config or as a system property, is kept.
    */
   static void partitionThreads(Config config) {
-    if (config.getProperty(PARTITION_THREADS_PROPERTY) == null && System.getProperty(PARTITION_THREADS_PROPERTY) == null) {
-      int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
-      config.setProperty(PARTITION_THREADS_PROPERTY, Integer.toString(threads));
+    partitionThreads(config, System.getProperty(PARTITION_THREADS_PROPERTY), Runtime.getRuntime().availableProcessors());
+  }
+
+  /** {@link #partitionThreads(Config)} with the system property and the core count given (a test sets neither). */
+  static void partitionThreads(Config config, String systemProperty, int cores) {
+    if (config.getProperty(PARTITION_THREADS_PROPERTY) == null && systemProperty == null) {
+      config.setProperty(PARTITION_THREADS_PROPERTY, Integer.toString(Math.max(1, cores / 2)));
     }
   }
 

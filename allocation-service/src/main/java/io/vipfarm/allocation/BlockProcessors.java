@@ -134,6 +134,9 @@ final class BlockProcessors {
   /** What a named lease operation does: extend-if-held (idempotent acquire), renew or release. */
   enum LeaseAction { EXTEND_HELD, RENEW, RELEASE }
 
+  /** Read by ordinal from the wire; {@code values()} would copy its array on every read. */
+  private static final LeaseAction[] LEASE_ACTIONS = LeaseAction.values();
+
   /** An operation on one named lease: holder, address and the fence presented. */
   static final class OnLease extends BlockOperation<Reply> {
     LeaseAction action;
@@ -185,7 +188,7 @@ final class BlockProcessors {
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       super.readData(in);
-      action = LeaseAction.values()[in.readByte()];
+      action = LEASE_ACTIONS[in.readByte()];
       holder = Wire.readHolder(in);
       address = in.readInt();
       fence = in.readLong();
@@ -261,6 +264,8 @@ final class BlockProcessors {
 
   /** What an administrative step does to every block of a pool. */
   enum AdminAction { PREPARE, COMMIT, ABORT, RETIRE, UNRETIRE, DROP }
+
+  private static final AdminAction[] ADMIN_ACTIONS = AdminAction.values();
 
   /**
    * One step of a redefinition (prepare/commit/abort) or a delete (retire/unretire/drop) on a claimed
@@ -345,7 +350,7 @@ final class BlockProcessors {
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       super.readData(in);
-      action = AdminAction.values()[in.readByte()];
+      action = ADMIN_ACTIONS[in.readByte()];
       pool = in.readString();
       generation = in.readLong();
       current = Wire.readDefinition(in);

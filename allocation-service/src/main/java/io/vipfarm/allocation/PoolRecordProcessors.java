@@ -17,6 +17,9 @@ final class PoolRecordProcessors {
 
   enum RecordAction { CREATE, CLAIM, BEGIN_REDEFINE, COMMIT_REDEFINE, ABORT_REDEFINE, BEGIN_RETIRE, ABORT_RETIRE, REMOVE }
 
+  /** Read by ordinal from the wire; {@code values()} would copy its array on every read. */
+  private static final RecordAction[] RECORD_ACTIONS = RecordAction.values();
+
   static final class OnRecord implements EntryProcessor<String, PoolRecord, PoolRecord>, IdentifiedDataSerializable {
     RecordAction action;
     long incarnation;
@@ -101,7 +104,7 @@ final class PoolRecordProcessors {
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
-      action = RecordAction.values()[in.readByte()];
+      action = RECORD_ACTIONS[in.readByte()];
       incarnation = in.readLong();
       number = in.readLong();
       definition = Wire.readNullableDefinition(in);

@@ -17,4 +17,19 @@ class AllocationMapsTest {
     Config own = new Config().setProperty(AllocationMaps.PARTITION_THREADS_PROPERTY, "7");
     assertThat(AllocationMaps.configure(own, 3).getProperty(AllocationMaps.PARTITION_THREADS_PROPERTY)).isEqualTo("7");
   }
+
+  @Test
+  @DisplayName("partition threads by core count; a -D system property is left for Hazelcast to read, not overwritten")
+  void partitionThreadsByCoresAndSystemProperty() {
+    for (int[] coresThreads : new int[][] {{1, 1}, {2, 1}, {3, 1}, {4, 2}, {16, 8}}) {
+      Config config = new Config();
+      AllocationMaps.partitionThreads(config, null, coresThreads[0]);
+      assertThat(config.getProperty(AllocationMaps.PARTITION_THREADS_PROPERTY)).as("%d cores", coresThreads[0])
+          .isEqualTo(Integer.toString(coresThreads[1]));
+    }
+    // Hazelcast reads the system property itself when the config has none; a config value would win over it
+    Config config = new Config();
+    AllocationMaps.partitionThreads(config, "5", 16);
+    assertThat(config.getProperty(AllocationMaps.PARTITION_THREADS_PROPERTY)).isNull();
+  }
 }

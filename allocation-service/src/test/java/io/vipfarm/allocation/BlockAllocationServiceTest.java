@@ -198,7 +198,7 @@ class BlockAllocationServiceTest {
       assertThat(once).isTrue();
       IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
       assertThat(blocks.keySet()).filteredOn(k -> k.pool().equals("late")).isEmpty();
-      // the grant made while the creation's read ran was given back, not bound: no index entry is left
+      // the acquire that failed left nothing behind in the key index either
       assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("late")).isEmpty();
       // the range is free again
       result(service.putPool(new PoolSpec("after-late", "127.129.0.0/24", null, null, 600)));

@@ -9,7 +9,6 @@ import com.hazelcast.query.Predicate;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -157,10 +156,11 @@ final class LeaseIndex {
    * the host's id. Changed in place by the entry processors below (the map keeps objects), so read
    * only by entry processors too (never a query, which runs on another thread): readers get copies
    * ({@link Copy}) or {@link Spots}. Changed only through {@link #put}, {@link #remove} and
-   * {@link #removePool}, which drop the spots kept for pages.
+   * {@link #removePool}, which drop the spots kept for pages. Kept in a {@link LocationTable} (no
+   * object per entry but its key's bytes); on the wire each entry is its key and a {@link Location}.
    */
   static final class HostEntries implements IdentifiedDataSerializable {
-    private final HashMap<String, Location> byKey;
+    private LocationTable table;
     /**
      * All of this host's spots in page order, made by the first page after a change and kept until
      * the next (not on the wire, not on backups): a host's page is read far more often than its leases
@@ -170,39 +170,57 @@ final class LeaseIndex {
     private transient Spots inPageOrder;
 
     public HostEntries() {
-      this(new HashMap<>());
+      this(new LocationTable());
     }
 
-    HostEntries(HashMap<String, Location> byKey) {
-      this.byKey = byKey;
+    private HostEntries(LocationTable table) {
+      this.table = table;
     }
 
-    /** The entries, read only. */
+    /** A copy of the entries by key (for the consistency check, not the lease path). */
     Map<String, Location> byKey() {
-      return Collections.unmodifiableMap(byKey);
+      Map<String, Location> byKey = new HashMap<>();
+      for (int slot = 0; slot < table.capacity(); slot++) {
+        if (table.occupied(slot)) {
+          byKey.put(table.key(slot), locationAt(slot));
+        }
+      }
+      return byKey;
     }
 
+    /** An independent copy. */
+    HostEntries copy() {
+      return new HostEntries(table.copy());
+    }
+
+    /** Where the key's lease is (a new object), or null. */
     Location get(String key) {
-      return byKey.get(key);
+      int slot = table.slotOf(key);
+      return slot < 0 ? null : locationAt(slot);
+    }
+
+    private Location locationAt(int slot) {
+      return new Location(table.address(slot), table.fence(slot), table.user(slot));
     }
 
     boolean isEmpty() {
-      return byKey.isEmpty();
+      return table.size() == 0;
     }
 
     void put(String key, Location location) {
-      byKey.put(key, location);
+      table.put(key, location.address, location.fence, location.user);
       inPageOrder = null;
     }
 
     void remove(String key) {
-      byKey.remove(key);
-      inPageOrder = null;
+      if (table.remove(key)) {
+        inPageOrder = null;
+      }
     }
 
     /** Removes the keys of the pool whose keys start with {@code prefix}; whether there were any. */
     boolean removePool(String prefix) {
-      boolean removed = byKey.keySet().removeIf(key -> key.startsWith(prefix));
+      boolean removed = table.removeKeysStartingWith(prefix);
       if (removed) {
         inPageOrder = null;
       }
@@ -215,19 +233,22 @@ final class LeaseIndex {
         return inPageOrder;
       }
       Spots spots = new Spots();
-      // a host's keys are of one pool or a few: parse the pool only when the prefix changes
+      // a host's keys are of one pool or a few: decode and parse a key only when its pool changes
       String pool = null;
-      String prefix = null;
-      for (Map.Entry<String, Location> e : byKey.entrySet()) {
-        Location location = e.getValue();
-        String key = e.getKey();
-        if ((user == null || user.equals(location.user)) && (session == null || session.equals(sessionOf(key)))) {
-          if (prefix == null || !key.startsWith(prefix)) {
-            pool = poolOf(key);
-            prefix = poolPrefix(pool);
-          }
-          spots.add(pool, location.address);
+      byte[] prefix = null;
+      for (int slot = 0; slot < table.capacity(); slot++) {
+        if (!table.occupied(slot) || (user != null && !user.equals(table.user(slot)))) {
+          continue;
         }
+        String key = session == null ? null : table.key(slot);
+        if (key != null && !session.equals(sessionOf(key))) {
+          continue;
+        }
+        if (prefix == null || !table.keyStartsWith(slot, prefix)) {
+          pool = poolOf(key != null ? key : table.key(slot));
+          prefix = LocationTable.encode(poolPrefix(pool));
+        }
+        spots.add(pool, table.address(slot));
       }
       if (spots.size() == 0) {
         return null;
@@ -251,23 +272,25 @@ final class LeaseIndex {
 
     @Override
     public void writeData(ObjectDataOutput out) throws IOException {
-      out.writeInt(byKey.size());
-      for (Map.Entry<String, Location> e : byKey.entrySet()) {
-        out.writeString(e.getKey());
-        e.getValue().writeData(out);
+      out.writeInt(table.size());
+      for (int slot = 0; slot < table.capacity(); slot++) {
+        if (table.occupied(slot)) {
+          out.writeString(table.key(slot));
+          locationAt(slot).writeData(out);
+        }
       }
     }
 
     @Override
     public void readData(ObjectDataInput in) throws IOException {
       int size = in.readInt();
-      byKey.clear();
+      table = LocationTable.withRoomFor(size);
       inPageOrder = null;
+      Location location = new Location();
       for (int i = 0; i < size; i++) {
         String key = in.readString();
-        Location location = new Location();
         location.readData(in);
-        byKey.put(key, location);
+        table.put(key, location.address, location.fence, location.user);
       }
     }
   }
@@ -293,8 +316,7 @@ final class LeaseIndex {
     @Override
     public Location process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      Location at = entries == null ? null : entries.get(key);
-      return at == null ? null : new Location(at.address, at.fence, at.user);
+      return entries == null ? null : entries.get(key);
     }
 
     @Override
@@ -431,7 +453,7 @@ final class LeaseIndex {
     @Override
     public HostEntries process(Map.Entry<String, HostEntries> entry) {
       HostEntries entries = entry.getValue();
-      return entries == null ? null : new HostEntries(new HashMap<>(entries.byKey));
+      return entries == null ? null : entries.copy();
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.vipfarm.allocation;
 
+import java.util.Arrays;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -44,6 +46,12 @@ final class BlockHints {
   /** The empty block hosts moving on are given now, and how many were given it. */
   private volatile int opened = -1;
   private final AtomicInteger openedHosts = new AtomicInteger();
+  /** How many of the empty blocks ahead of the search are created before a host needs them. */
+  static final int CREATE_AHEAD = 2;
+  /** The blocks handed out by {@link #toCreateAhead}; cleared with the counts. */
+  private final Set<Integer> createdAhead = ConcurrentHashMap.newKeySet();
+  /** The empty search's position when {@link #toCreateAhead} last looked, so that it looks once per move. */
+  private volatile int lookedAheadAt = -1;
 
   BlockHints(PoolDefinition definition, long seed) {
     this.definition = definition;
@@ -144,6 +152,35 @@ final class BlockHints {
     return -1;
   }
 
+  /**
+   * The blocks among the next {@link #CREATE_AHEAD} that {@link #nextEmpty} will open that may not exist
+   * yet (never seen by this member) and were not handed out before: the service creates them now. A
+   * block's creation is three operations in line on the pool record and the block, and in a logon storm
+   * the hosts that move on to a new block otherwise all wait for it (docs/benchmarks.md, Allocation,
+   * 2026-12-05). Cheap when nothing moved: one read.
+   */
+  int[] toCreateAhead() {
+    int at = emptyCursor.get();
+    if (at == lookedAheadAt || at >= blockCount) {
+      return new int[0];
+    }
+    lookedAheadAt = at;
+    int[] found = new int[CREATE_AHEAD];
+    int count = 0;
+    int seen = 0;
+    for (int step = at; step < blockCount && seen < CREATE_AHEAD; step++) {
+      int i = (start + step) % blockCount;
+      int unreserved = Long.bitCount(BlockRules.of(definition, firstBlock + i).unreservedMask());
+      if (unreserved > 0 && (free[i] == UNKNOWN || free[i] == unreserved)) {
+        seen++;
+        if (free[i] == UNKNOWN && createdAhead.add(firstBlock + i)) {
+          found[count++] = firstBlock + i;
+        }
+      }
+    }
+    return Arrays.copyOf(found, count);
+  }
+
   void update(int number, int freeCount) {
     int i = number - firstBlock;
     if (i >= 0 && i < blockCount) {
@@ -177,5 +214,7 @@ final class BlockHints {
     emptyCursor.set(0);
     hostBlocks.clear();
     opened = -1;
+    createdAhead.clear();
+    lookedAheadAt = -1;
   }
 }

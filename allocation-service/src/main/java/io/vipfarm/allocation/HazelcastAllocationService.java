@@ -411,9 +411,15 @@ public final class HazelcastAllocationService implements AllocationService {
       return tryBlock(preferred == null ? nextBlock() : AddressBlock.numberOf(preferred), preferred);
     }
 
-    /** The next candidate block, refreshing the hints once when they run out; -1 when there is none. */
+    /** The next candidate block; -1 when there is none. Creates the empty blocks ahead of it (see {@link BlockHints#toCreateAhead}). */
     private int nextBlock() {
-      return state.hints().nextFor(holder.hostId());
+      int number = state.hints().nextFor(holder.hostId());
+      for (int ahead : state.hints().toCreateAhead()) {
+        // in the background: an acquire that reaches the block first waits for this creation (ensureBlock
+        // shares it), and one that fails (no majority, pool deleted) leaves the block to the acquires' path
+        ensureBlock(pool, state.record().incarnation(), ahead, now);
+      }
+      return number;
     }
 
     /**

@@ -178,6 +178,49 @@ class BlockAllocationServiceTest {
   }
 
   @Test
+  @DisplayName("the next empty blocks exist before the hosts that move on to them ask: created ahead, a few, not more")
+  void blocksCreatedAhead() throws InterruptedException {
+    result(service.putPool(new PoolSpec("ahead", "127.131.0.0/20", null, null, 600)));
+    IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+    int opened = AddressBlock.numberOf(Ipv4Address.parse(
+        result(service.acquire(new AcquireRequest("ahead", new LeaseKey("h0", "b", "s", null), null))).address()).bits());
+    List<Integer> ahead = awaitBlocks(blocks, "ahead", 1 + BlockHints.CREATE_AHEAD);
+    ahead.remove(Integer.valueOf(opened));
+
+    // the next hosts fill the opened block's share; the one after moves on to an empty block
+    for (int h = 1; h <= BlockHints.HOSTS_PER_BLOCK; h++) {
+      Lease lease = result(service.acquire(new AcquireRequest("ahead", new LeaseKey("h" + h, "b", "s", null), null)));
+      int block = AddressBlock.numberOf(Ipv4Address.parse(lease.address()).bits());
+      if (h < BlockHints.HOSTS_PER_BLOCK) {
+        assertThat(block).isEqualTo(opened);
+      } else {
+        assertThat(ahead).as("the block the moving host got existed before it asked").contains(block);
+      }
+    }
+    assertThat(awaitBlocks(blocks, "ahead", 2 + BlockHints.CREATE_AHEAD)).hasSize(2 + BlockHints.CREATE_AHEAD);
+    Thread.sleep(200);
+    assertThat(blocks.keySet()).as("no more than that").filteredOn(k -> k.pool().equals("ahead"))
+        .hasSize(2 + BlockHints.CREATE_AHEAD);
+    assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("ahead")).isEmpty();
+  }
+
+  /** The numbers of the pool's blocks once there are {@code count} (creation ahead runs in the background). */
+  private static List<Integer> awaitBlocks(IMap<BlockKey, AddressBlock> blocks, String pool, int count)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    List<Integer> numbers = new ArrayList<>();
+    while (System.nanoTime() < deadline) {
+      numbers.clear();
+      blocks.keySet().stream().filter(k -> k.pool().equals(pool)).forEach(k -> numbers.add(k.number()));
+      if (numbers.size() >= count) {
+        return numbers;
+      }
+      Thread.sleep(10);
+    }
+    throw new AssertionError("pool " + pool + " has blocks " + numbers + ", expected " + count);
+  }
+
+  @Test
   @DisplayName("a block created after the delete it was claimed before has ended is dropped again, and its acquire fails")
   void blockBroughtBackIsDropped() throws Exception {
     // the service under test sees the real member through a proxy that, at its first block creation,

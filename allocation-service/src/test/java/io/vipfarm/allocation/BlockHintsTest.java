@@ -63,6 +63,38 @@ class BlockHintsTest {
     assertThat(hints.nextFor("h1")).isBetween(first(), first() + 15);
   }
 
+  @Test
+  @DisplayName("the empty blocks ahead of the search are handed out for creation once each, only those never seen")
+  void emptyBlocksAheadAreCreatedOnce() {
+    int opened = hints.nextFor("h0");
+    int[] ahead = hints.toCreateAhead();
+    assertThat(ahead).hasSize(BlockHints.CREATE_AHEAD).doesNotContain(opened).doesNotHaveDuplicates();
+    assertThat(hints.toCreateAhead()).as("nothing moved").isEmpty();
+
+    // three more hosts share the opened block; the fifth opens the next empty one: the first created ahead
+    for (int h = 1; h < BlockHints.HOSTS_PER_BLOCK; h++) {
+      assertThat(hints.nextFor("h" + h)).isEqualTo(opened);
+    }
+    assertThat(hints.toCreateAhead()).isEmpty();
+    assertThat(hints.nextFor("h4")).isEqualTo(ahead[0]);
+    // the window moved by one: one block more to create, the other was handed out already
+    int[] more = hints.toCreateAhead();
+    assertThat(more).hasSize(1).doesNotContain(ahead).doesNotContain(opened);
+
+    // a block that exists (another member's reply said it is empty) is opened, but not created again
+    int next = first() + (more[0] - first() + 1) % 16;
+    hints.update(next, Long.bitCount(BlockRules.of(definition, next).unreservedMask()));
+    for (int h = 5; h < 4 + 2 * BlockHints.HOSTS_PER_BLOCK; h++) {
+      hints.nextFor("h" + h);
+    }
+    assertThat(hints.toCreateAhead()).as("the window: one handed out already, one that exists").isEmpty();
+
+    // a refresh tells which blocks exist: those that do not are handed out again
+    hints.refresh(Map.of(opened, 0));
+    assertThat(hints.nextFor("h0")).isNotEqualTo(opened);
+    assertThat(hints.toCreateAhead()).hasSize(BlockHints.CREATE_AHEAD).doesNotContain(opened);
+  }
+
   private int first() {
     return AddressBlock.numberOf(Ipv4Address.parse("127.140.0.0").bits());
   }

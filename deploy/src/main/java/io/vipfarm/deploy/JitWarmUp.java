@@ -43,6 +43,12 @@ final class JitWarmUp {
     return untilSteady(minChunks, maxChunks, chunk, monitored ? jit::getTotalCompilationTime : null, System::nanoTime);
   }
 
+  /** The JIT's total compile time so far in ms (over its compiler threads), or -1 when this JVM does not tell. */
+  static long totalCompileMillis() {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+  }
+
   /** The same with the JIT's total compile time in ms ({@code null}: not monitored) and the clock given. */
   static Result untilSteady(int minChunks, int maxChunks, Chunk chunk, LongSupplier compileMillis,
       LongSupplier nanoTime) throws Exception {

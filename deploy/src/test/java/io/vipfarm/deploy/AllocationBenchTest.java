@@ -8,6 +8,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
 
@@ -32,6 +34,24 @@ class AllocationBenchTest {
     assertThat(json.getDouble("cpuUsPerLease")).isPositive();
     assertThat(json.getDouble("stealPercent")).isBetween(0.0, 100.0);
     assertThat(lines.length).isGreaterThan(3);
+  }
+
+  @Test
+  @DisplayName("--rate paces the warm-up too, and the JSON says how long the JIT compiled during the measured acquires")
+  void pacedWarmUp() throws Exception {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+    int code = AllocationBench.main(List.of("allocate", "--members", "1", "--sessions", "100", "--pool-prefix", "22",
+        "--warmup", "400", "--rate", "200"), out);
+    String text = bytes.toString(StandardCharsets.UTF_8).strip();
+    String[] lines = text.split("\n");
+    JsonObject json = new JsonObject(lines[lines.length - 1]);
+    assertThat(code).isZero();
+    Matcher warmUp = Pattern.compile("warm-up: 400 acquires in another pool in ([0-9.]+) s").matcher(text);
+    assertThat(warmUp.find()).as(text).isTrue();
+    // 400 acquires at 200/s: the last is due after 1.995 s (unpaced, they take a fraction of that)
+    assertThat(Double.parseDouble(warmUp.group(1))).isGreaterThanOrEqualTo(1.9);
+    assertThat(json.getLong("jitCompileMsMeasured")).isNotNegative();
   }
 
   @Test

@@ -1026,17 +1026,25 @@ public final class HazelcastAllocationService implements AllocationService {
 
   /** Reads the free count of every existing block of the pool; concurrent refreshes of one pool share one read. */
   private Future<Void> refreshHints(String pool, Known state, long now) {
-    return refreshing.computeIfAbsent(pool, p -> {
-      Future<Void> f = blocking(() -> blocks.executeOnEntries(new BlockProcessors.ReadCounts(now), new BlockProcessors.OfPool(p)))
-          .map(counts -> {
-            Map<Integer, Integer> free = new HashMap<>();
-            counts.forEach((key, c) -> free.put(key.number(), c.free));
-            state.hints().refresh(free);
-            return (Void) null;
-          });
-      f.onComplete(done -> refreshing.remove(p));
-      return f;
-    });
+    Promise<Void> mine = Promise.promise();
+    Future<Void> shared = refreshing.putIfAbsent(pool, mine.future());
+    if (shared != null) {
+      return shared;
+    }
+    // not inside computeIfAbsent: a read refused at once (a closing Vert.x) completes synchronously,
+    // and removing the entry from within its own computation threw "Recursive update"
+    blocking(() -> blocks.executeOnEntries(new BlockProcessors.ReadCounts(now), new BlockProcessors.OfPool(pool)))
+        .<Void>map(counts -> {
+          Map<Integer, Integer> free = new HashMap<>();
+          counts.forEach((key, c) -> free.put(key.number(), c.free));
+          state.hints().refresh(free);
+          return null;
+        })
+        .onComplete(done -> {
+          refreshing.remove(pool, mine.future());
+          mine.handle(done);
+        });
+    return mine.future();
   }
 
   private Future<BlockReply> onLease(Known state, LeaseAction action, LeaseHolder holder, int address, long fence, long now) {

@@ -240,6 +240,12 @@ class BlockAllocationServiceTest {
       assertThat(failure(late.acquire(request("late", "s", null))).type()).isEqualTo(ErrorType.UNKNOWN_POOL);
       assertThat(once).isTrue();
       IMap<BlockKey, AddressBlock> blocks = hazelcast.getMap(AllocationMaps.BLOCKS);
+      // the blocks the acquire had started creating ahead may still be on their way: each is dropped
+      // once its confirming read finds the pool gone, as the acquire's own was
+      long deadline = System.nanoTime() + 10_000_000_000L;
+      while (blocks.keySet().stream().anyMatch(k -> k.pool().equals("late")) && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
       assertThat(blocks.keySet()).filteredOn(k -> k.pool().equals("late")).isEmpty();
       // the acquire that failed left nothing behind in the key index either
       assertThat(result(service.check()).anomalies()).filteredOn(a -> a.pool().equals("late")).isEmpty();

@@ -265,6 +265,7 @@ final class BlockProcessors {
   /** What an administrative step does to every block of a pool. */
   enum AdminAction { PREPARE, COMMIT, ABORT, RETIRE, UNRETIRE, DROP }
 
+  /** Read by ordinal from the wire, as {@link #LEASE_ACTIONS}. */
   private static final AdminAction[] ADMIN_ACTIONS = AdminAction.values();
 
   /**

@@ -134,14 +134,16 @@ final class LocationTable {
 
   /** An independent copy (key bytes are never changed, so they are shared). */
   LocationTable copy() {
-    LocationTable copy = new LocationTable(MIN_CAPACITY);
-    copy.keys = keys.clone();
-    copy.hashes = hashes.clone();
-    copy.addresses = addresses.clone();
-    copy.fences = fences.clone();
-    copy.users = users.clone();
-    copy.size = size;
-    return copy;
+    return new LocationTable(this);
+  }
+
+  private LocationTable(LocationTable from) {
+    keys = from.keys.clone();
+    hashes = from.hashes.clone();
+    addresses = from.addresses.clone();
+    fences = from.fences.clone();
+    users = from.users.clone();
+    size = from.size;
   }
 
   // ---------------------------------------------------------------- slots

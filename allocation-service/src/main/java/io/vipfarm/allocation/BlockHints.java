@@ -52,6 +52,8 @@ final class BlockHints {
   private final Set<Integer> createdAhead = ConcurrentHashMap.newKeySet();
   /** The empty search's position when {@link #toCreateAhead} last looked, so that it looks once per move. */
   private volatile int lookedAheadAt = -1;
+  /** What {@link #toCreateAhead} answers on most acquires (nothing moved): no allocation each time. */
+  private static final int[] NONE = new int[0];
 
   BlockHints(PoolDefinition definition, long seed) {
     this.definition = definition;
@@ -162,7 +164,7 @@ final class BlockHints {
   int[] toCreateAhead() {
     int at = emptyCursor.get();
     if (at == lookedAheadAt || at >= blockCount) {
-      return new int[0];
+      return NONE;
     }
     lookedAheadAt = at;
     int[] found = new int[CREATE_AHEAD];

@@ -20,7 +20,8 @@
 # benchmark's datagrams: the floor) rather than figures of different runs. With BASE it also prints,
 # per program, the median over the rounds of this build's ns per run minus each other build's in the
 # same round, with the quartiles of those differences and `+-` (1.58 IQR / sqrt(rounds), the ~95 %
-# interval of the median, as in run.sh). Sides run one after the other resolve ~+-15 ns on
+# interval of the median, as in run.sh), and the same for the throughputs vf-bench printed (this build's
+# loop, loop-cpu, udp, udp-cpu over the other's in the same round). Sides run one after the other resolve ~+-15 ns on
 # vf_connect4 in 30-40 rounds here; TOGETHER=1 ~+-5 ns (docs/benchmarks.md, 2026-12-03).
 #
 # Root only. Same rules and build dir as run.sh; everything it creates is removed at exit.
@@ -96,6 +97,8 @@ collect() { # SIDE ROUND: the side's counters since before-SIDE, appended to cos
   counters "$1" | awk -v r="$2" 'NR == FNR { c[$2] = $3; t[$2] = $4; next }
     $3 > c[$2] { printf "%s %s %s %d %.1f\n", r, $1, $2, $3 - c[$2], ($4 - t[$2]) / ($3 - c[$2]) }' \
     "$RUN/before-$1" - >> "$RUN/costs"
+  # "ROUND SIDE MEASURE PER_SECOND": the side's throughputs (loop, loop-cpu, udp, udp-cpu)
+  awk -v r="$2" -v side="$1" '$3 ~ /\/s$/ { print r, side, $1, $2 }' "$RUN/out-$1" >> "$RUN/tput"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
   if [[ -n $TOGETHER ]]; then
@@ -164,3 +167,20 @@ awk -v sides="${SIDES[*]}" '
       }
     }
   }' "$RUN/costs"
+# this build's throughputs over each other build's in the same round (with TOGETHER=1 the sides share
+# the CPU and its drifts, so the ratio resolves a few tenths of a percent)
+((${#SIDES[@]} > 1)) && awk -v sides="${SIDES[*]}" '
+  function q(v, n, p,   x, i) { x = 1 + (n - 1) * p; i = int(x); return i >= n ? v[n] : v[i] + (x - i) * (v[i + 1] - v[i]) }
+  function sort(v, n,   i, j, t) { for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t } }
+  { if (!($3 in seen)) { seen[$3] = 1; order[++nm] = $3 }; x[$1, $2, $3] = $4; if ($1 > rounds) rounds = $1 }
+  END {
+    ns = split(sides, side, " ")
+    for (k = 1; k <= nm; k++) for (s = 2; s <= ns; s++) {
+      m = 0
+      for (r = 1; r <= rounds; r++) if (((r, "this", order[k]) in x) && x[r, side[s], order[k]] > 0) v[++m] = x[r, "this", order[k]] / x[r, side[s], order[k]]
+      if (m == 0) continue
+      sort(v, m)
+      printf "  %-16s this / %s, same round: median %.4f, quartiles %.4f .. %.4f, +- %.4f (%d rounds)\n",
+        order[k], side[s], q(v, m, 0.5), q(v, m, 0.25), q(v, m, 0.75), 1.58 * (q(v, m, 0.75) - q(v, m, 0.25)) / sqrt(m), m
+    }
+  }' "$RUN/tput"

@@ -1,7 +1,7 @@
 /*
  * vipfarm-bpf: loads, attaches, updates and removes the kernel path (CONTRACT.md beside this file).
  *
- * The programs and maps are pinned under DIR on bpffs, and so are the 12 bpf links that attach them
+ * The programs and maps are pinned under DIR on bpffs, and so are the 14 bpf links that attach them
  * to the sessions' parent cgroup: a pinned link keeps its program attached after this process
  * exits, while the agent restarts, until `detach` unpins it. A second `attach` finds the links and
  * changes nothing. libbpf's own messages are kept back (VIPFARM_BPF_DEBUG=1 shows them): every
@@ -30,7 +30,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 #define BPFFS_DEFAULT "/sys/fs/bpf"
-#define N_HOOKS 12
+#define N_HOOKS 14
 
 static char libbpf_last[512]; /* libbpf's last message: the detail of a failed load */
 
@@ -130,7 +130,7 @@ int vfb_open_map(const char *pin_dir, const char *name) {
 
 /* ---- the programs --------------------------------------------------------------------------- */
 
-static const char *const MAP_NAMES[] = {"sessions", "owners", "progs", "config", "socks", "epoch"};
+static const char *const MAP_NAMES[] = {"sessions", "owners", "progs", "config", "socks", "epoch", "bound"};
 
 /* The program of hook i; for sendmsg4, whichever of the two open_and_load() loaded. */
 static struct bpf_program *hook_program(struct vipfarm *skel, int i) {
@@ -141,14 +141,16 @@ static struct bpf_program *hook_program(struct vipfarm *skel, int i) {
       skel->progs.vf_bind4,       skel->progs.vf_bind6,       skel->progs.vf_connect4,
       skel->progs.vf_connect6,    sendmsg4,                   skel->progs.vf_sendmsg6,
       skel->progs.vf_recvmsg4,    skel->progs.vf_recvmsg6,    skel->progs.vf_getpeername4,
-      skel->progs.vf_getpeername6, skel->progs.vf_getsockname4, skel->progs.vf_getsockname6};
+      skel->progs.vf_getpeername6, skel->progs.vf_getsockname4, skel->progs.vf_getsockname6,
+      skel->progs.vf_post_bind4,  skel->progs.vf_post_bind6};
   return progs[i];
 }
 
 static const char *const LINK_NAMES[N_HOOKS] = {
     "link-bind4",       "link-bind6",       "link-connect4",    "link-connect6",
     "link-sendmsg4",    "link-sendmsg6",    "link-recvmsg4",    "link-recvmsg6",
-    "link-getpeername4", "link-getpeername6", "link-getsockname4", "link-getsockname6"};
+    "link-getpeername4", "link-getpeername6", "link-getsockname4", "link-getsockname6",
+    "link-post_bind4",  "link-post_bind6"};
 
 static void pin_path(char *out, size_t len, const char *pin_dir, const char *name) {
   snprintf(out, len, "%s/%s", pin_dir, name);
@@ -185,8 +187,8 @@ static const char *kernel_release(void) {
 }
 
 static int load_failure(const char *what, int err) {
-  return vfb_fail("kernel %s cannot load the hooks (needs >= 5.18: all 12 cgroup sock_addr hooks, "
-                  "bpf_set_retval, bpf_sk_storage): %s: %s%s%s",
+  return vfb_fail("kernel %s cannot load the hooks (needs >= 5.18: the 12 cgroup sock_addr hooks "
+                  "and post_bind4/6, bpf_set_retval, bpf_sk_storage): %s: %s%s%s",
                   kernel_release(), what, strerror(err < 0 ? -err : err),
                   libbpf_last[0] ? ": " : "", libbpf_last);
 }

@@ -1,6 +1,7 @@
 /*
  * vipfarm kernel path: the twelve cgroup socket-address hooks (design.md section 3, the rewrite
- * table of docs/rules-format.md, and "What the program sees").
+ * table of docs/rules-format.md, and "What the program sees"), and post_bind4/6, which note the TCP
+ * sockets bound as 127.0.0.1 where the kernel holds V (`bound`).
  *
  * Attached once per host to the parent cgroup of the sessions; a process belongs to session S when
  * its cgroup, or an ancestor at most VFB_ANCESTOR_LEVELS below the parent, has an entry in
@@ -17,7 +18,8 @@
  *   recvmsg4/6, getpeername4/6, getsockname4/6
  *                   report what the program used: per-socket storage remembers the rewrites
  *                   where nothing else can tell (a TCP connection without storage asks its
- *                   listener; a peer its storage does not know is asked about its own listener);
+ *                   listener; a peer its storage does not know is asked about its own listener;
+ *                   a client of a listener noted in `bound` gets none);
  *                   besides, L shows as 127.0.0.1 and the loopback6 as ::1.
  *   isolation       connect/sendmsg to another session's loopback (v4 or v6) is refused with
  *                   ECONNREFUSED, unless that session has isolation off or the caller's uid is in
@@ -87,6 +89,13 @@ struct {
   __type(key, __u32);
   __type(value, __u64);
 } epoch SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct vfb_bound_key);
+  __type(value, struct vfb_bound);
+} bound SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_SK_STORAGE);
@@ -608,23 +617,26 @@ static __always_inline void listener_view(struct bpf_sock_addr *ctx, struct bpf_
   listener_at(ctx, src, bpf_htons((__u16)sk->src_port), m);
 }
 
+/* The key of `bound` for the TCP socket at `addr` (v4-mapped or IPv6), `port` (host byte order). */
+static __always_inline void bound_key(struct vfb_bound_key *key, __u64 netns, const __u32 *addr, __u32 port) {
+  key->netns = netns;
+  __builtin_memcpy(key->addr, addr, 16);
+  key->port = port;
+  key->pad = 0;
+}
+
 /*
- * A TCP client that connected to 127.0.0.1 held as `real`: true when the listener there was bound
- * as `shown` (the same 127.0.0.1), so that getpeername can find that out from the listener and the
- * client needs no storage of its own (an allocation per connection).
+ * A TCP client that connects to 127.0.0.1 held as `real`: true when the socket bound there was
+ * bound as `shown` (the same 127.0.0.1), so that getpeername can find that out from the listener
+ * and the client needs no storage of its own (an allocation per connection). One hash lookup in
+ * `bound` (post_bind wrote it) instead of looking the listener up, reading its storage and
+ * releasing it: three helper calls, and the socket lookup's own nested calls, on every connect.
  */
-static __always_inline int listener_shows(struct bpf_sock_addr *ctx, const __u32 *real,
-                                          const __u32 *shown) {
-  struct bpf_sock *l = tcp_at(ctx, real, (__u16)ctx->user_port);
-  if (!l) return 0;
-  int yes = 0;
-  if (l->state == BPF_TCP_LISTEN) { /* its storage read in place (listener_at() copies it) */
-    struct vfb_sock *st = bpf_sk_storage_get(&socks, l, 0, 0);
-    yes = st && (st->m.flags & VFB_S_LOCAL) && same6(st->m.local_real, real) &&
-          same6(st->m.local_shown, shown);
-  }
-  bpf_sk_release(l);
-  return yes;
+static __always_inline int bound_as(struct bpf_sock_addr *ctx, const __u32 *real, const __u32 *shown) {
+  struct vfb_bound_key key;
+  bound_key(&key, bpf_get_netns_cookie(ctx), real, bpf_ntohs((__u16)ctx->user_port));
+  struct vfb_bound *b = bpf_map_lookup_elem(&bound, &key);
+  return b && same6(b->shown, shown);
 }
 
 /* ---- the rewriting hooks ------------------------------------------------------------------- */
@@ -656,7 +668,7 @@ static __always_inline int rewrite4_in(struct bpf_sock_addr *ctx, enum call call
        sends or is bound gets it anyway: its cache and memory spare that lookup per datagram. */
     int dgram = ctx->type == SOCK_DGRAM;
     int keep = call == CALL_SEND || target != h->loopback4 || (call == CALL_BIND && dgram);
-    if (keep && call == CALL_CONNECT && ctx->type == SOCK_STREAM) keep = !listener_shows(ctx, real, shown);
+    if (keep && call == CALL_CONNECT && ctx->type == SOCK_STREAM) keep = !bound_as(ctx, real, shown);
     if (keep && call == CALL_BIND) remember(ctx, h, VFB_S_LOCAL, real, shown);
     if (keep) remember(ctx, h, VFB_S_REMOTE, real, shown);
     if (call == CALL_CONNECT && dgram && (v6 ? sk_unbound6(ctx) : sk_unbound4(ctx))) {
@@ -869,6 +881,44 @@ int vf_sendmsg4_compat(struct bpf_sock_addr *ctx) {
 SEC("cgroup/sendmsg6")
 int vf_sendmsg6(struct bpf_sock_addr *ctx) { return rewrite6_entry(ctx, CALL_SEND); }
 
+/* ---- after a bind ------------------------------------------------------------------------- */
+
+/*
+ * A TCP bind that succeeded at `real` (v4-mapped or IPv6) and the port the kernel gave: `bound`
+ * notes it when the socket was bound as 127.0.0.1 (its storage says so: bind4/6 remembered the
+ * rewrite), and forgets any earlier note of that address and port otherwise, so that a later
+ * listener there bound as V or a wildcard is not taken for one bound as 127.0.0.1. Every process
+ * under the parent cgroup runs it, in a session or not. Never refuses a bind.
+ */
+static __always_inline int after_bind(struct bpf_sock *sk, const __u32 *real) {
+  if (sk->type != SOCK_STREAM) return 1;
+  struct vfb_bound_key key;
+  bound_key(&key, bpf_get_netns_cookie(sk), real, sk->src_port);
+  struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
+  if (st && (st->m.flags & VFB_S_LOCAL) && same6(st->m.local_real, real) && is_mapped(st->m.local_shown) &&
+      st->m.local_shown[3] == LOCALHOST4) {
+    struct vfb_bound b;
+    __builtin_memcpy(b.shown, st->m.local_shown, 16);
+    bpf_map_update_elem(&bound, &key, &b, BPF_ANY);
+  } else {
+    bpf_map_delete_elem(&bound, &key);
+  }
+  return 1;
+}
+
+SEC("cgroup/post_bind4")
+int vf_post_bind4(struct bpf_sock *sk) {
+  __u32 real[4];
+  mapped(real, sk->src_ip4);
+  return after_bind(sk, real);
+}
+
+SEC("cgroup/post_bind6")
+int vf_post_bind6(struct bpf_sock *sk) {
+  __u32 real[4] = {sk->src_ip6[0], sk->src_ip6[1], sk->src_ip6[2], sk->src_ip6[3]};
+  return after_bind(sk, real);
+}
+
 /* ---- the hooks that report addresses back -------------------------------------------------- */
 
 /*
@@ -903,7 +953,7 @@ static __always_inline int show(struct bpf_sock_addr *ctx, __u32 *a, int v6, int
       done = 1;
     } else if (!local && sk->type == SOCK_STREAM) {
       /* a peer the socket's storage (if any: a client's bind to 0.0.0.0 / a host address) says
-         nothing of: its listener bound as 127.0.0.1 (listener_shows() left it out at connect) */
+         nothing of: its listener bound as 127.0.0.1 (bound_as() left it out at connect) */
       struct vfb_addrs p;
       if (listener_at(ctx, a, (__u16)sk->dst_port, &p) && (p.flags & VFB_S_LOCAL) &&
           same6(p.local_real, a) && is_mapped(p.local_shown) && p.local_shown[3] == LOCALHOST4) {

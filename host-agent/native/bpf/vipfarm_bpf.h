@@ -83,6 +83,24 @@ struct vfb_prog {
   __u32 vip4;
 };
 
+/*
+ * bound (LRU): TCP sockets bound as 127.0.0.1 where the kernel holds V, written by post_bind4/6
+ * after the bind succeeded and by every later bind of the same (namespace, address, port), which
+ * removes it when it was not such a bind. A connect to 127.0.0.1 reads it instead of looking the
+ * listener up: found, the listener shows the client 127.0.0.1 and the client needs no storage.
+ * Entries are not removed when the socket closes (no sock_release hook, which would tax every
+ * close); an entry missing (evicted) only costs the client its storage.
+ */
+struct vfb_bound_key {
+  __u64 netns;   /* network namespace cookie */
+  __u32 addr[4]; /* the kernel's address (v4-mapped for IPv4) */
+  __u32 port;    /* host byte order */
+  __u32 pad;
+};
+struct vfb_bound {
+  __u32 shown[4]; /* what the binder used (v4-mapped) */
+};
+
 /* config: one entry, written by `attach`. */
 struct vfb_config {
   __u64 cgroup_id;    /* the parent cgroup the programs are attached to */

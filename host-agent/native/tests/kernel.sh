@@ -132,7 +132,7 @@ expect "attach again: nothing changes, exit 0" "$?" 0
 err=$("$BPF" attach --pin "$PIN" --cgroup "$PLAIN" 2>&1)
 expect "attach to another cgroup with the same pin dir is refused" "$?:$err" "1:vipfarm-bpf: *attached to*"
 expect "status after attach" "$("$BPF" status --pin "$PIN")" \
-  "{\"attached\":true,\"cgroup\":\"$PARENT\",\"cgroupId\":*,\"programs\":12,\"sessions\":0}"
+  "{\"attached\":true,\"cgroup\":\"$PARENT\",\"cgroupId\":*,\"programs\":14,\"sessions\":0}"
 # sendmsg4 has two programs (bpf/README.md, "The in-place datagram path"): which one this kernel took
 sendmsg4=$(bpftool cgroup show "$PARENT" 2> /dev/null | awk '$2 ~ /udp4_sendmsg$/ || $2 == "sendmsg4" { print $NF }')
 if [[ ${VIPFARM_BPF_COMPAT:-} == 1 ]]; then
@@ -297,6 +297,32 @@ expect "the same on an IPv6 socket: ::ffff:127.0.0.1 listener held as ::ffff:V" 
   "AF_INET6 listener 127.100.31.1 $m client $m accepted $m $m $m from-bound $m $m $m $m $m"
 expect "a client of a wildcard listener held as V still sees 127.0.0.1; the accepted side V" \
   "$(sed -n 3p <<< "$acc")" "wildcard 127.100.31.1 0.0.0.0 client 127.0.0.1 accepted 127.100.31.1"
+# What tells a client it needs no storage is `bound`, written after each TCP bind (post_bind4/6): a
+# listener bound as 127.0.0.1 is noted there, and a later bind of the same V and port as a wildcard
+# removes the note, so that a client of the new listener still gets storage and sees 127.0.0.1.
+REBOUND='
+import json, os, socket, subprocess
+def noted(port):  # entries of `bound` for this port
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "pinned", os.environ["PIN"] + "/bound"],
+                         capture_output=True, text=True, check=True).stdout
+    return sum(1 for e in json.loads(out) if int.from_bytes(bytes(int(b, 16) for b in e["key"][24:28]), "little") == port)
+def listener(addr, port):
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port)); s.listen(4)
+    return s
+l = listener("127.0.0.1", 0); port = l.getsockname()[1]
+first = noted(port)
+c = socket.socket(); c.connect(("127.0.0.1", port)); a, _ = l.accept()
+print("loopback", first, c.getpeername()[0]); a.close(); c.close(); l.close()
+w = listener("0.0.0.0", port)
+e = socket.socket(); e.connect(("127.0.0.1", port)); f, _ = w.accept()
+print("wildcard", noted(port), e.getpeername()[0], f.getsockname()[0])
+'
+reb=$(run_in "$PARENT/s31" env PIN="$PIN" python3 -c "$REBOUND")
+expect "a listener bound as 127.0.0.1 held as V is noted in bound; its client sees 127.0.0.1" \
+  "$(sed -n 1p <<< "$reb")" "loopback 1 127.0.0.1"
+expect "a wildcard listener bound at the same V and port after it removes the note; its client sees 127.0.0.1" \
+  "$(sed -n 2p <<< "$reb")" "wildcard 0 127.0.0.1 127.100.31.1"
 # A client that binds the wildcard first (0.0.0.0 -> V: its bind gives it storage) and then connects
 # to 127.0.0.1 held as V, where the listener was bound as 127.0.0.1 (issue 8): its peer shows as
 # 127.0.0.1 (not V), its local address as the 0.0.0.0 / :: it bound (as on the preload path; so does

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
@@ -91,8 +92,12 @@ class AllocationSplitBrainIT {
     FailureMember.poll(60, () -> lone.clusterSize() == 1, "the lone member to see itself alone");
     FailureMember.poll(60, () -> m1.clusterSize() == 2 && m2.clusterSize() == 2, "the majority to drop the lone member");
     long splitSeenAt = System.currentTimeMillis();
-    // give each side time to act on the split: several answers on every loop of both sides
-    FailureMember.poll(90, () -> grantsAfter(m1, splitSeenAt) >= 20 && grantsAfter(m2, splitSeenAt) >= 20
+    // give each side time to act on the split: several answers on every loop of both sides. Each loop of
+    // the majority on its own: an acquire in flight at the cut on a pool whose record was on the lone
+    // member waits for that member's removal and the promotion of the backups (seconds), so one loop may
+    // resume well after the other.
+    FailureMember.poll(90, () -> pools.stream().allMatch(pool -> grantsAfter(m1, pool, splitSeenAt) >= 10
+                && grantsAfter(m2, pool, splitSeenAt) >= 10)
             && (refusalsAfter(lone, splitSeenAt) >= 10 || grantsAfter(lone, splitSeenAt) >= 10),
         "both sides to answer requests after the split");
 
@@ -102,9 +107,10 @@ class AllocationSplitBrainIT {
     Map<String, Long> loneRefusals = FailureLog.refusals(lone).stream().filter(r -> r.at() > splitSeenAt)
         .collect(Collectors.groupingBy(Refusal::type, Collectors.counting()));
     System.out.printf("split: cut at %d, seen %d ms later; lone member granted %d between cut and detection,"
-            + " %d after; its refusals after detection %s; majority granted %d + %d after detection%n",
+            + " %d after; its refusals after detection %s; majority granted %d + %d after detection, the first"
+            + " of each loop %s ms after it%n",
         cutAt, splitSeenAt - cutAt, loneInWindow.size(), loneAfterSplit.size(), loneRefusals,
-        grantsAfter(m1, splitSeenAt), grantsAfter(m2, splitSeenAt));
+        grantsAfter(m1, splitSeenAt), grantsAfter(m2, splitSeenAt), firstGrants(List.of(m1, m2), pools, splitSeenAt));
     assertThat(loneAfterSplit)
         .as("grants by the lone member after it saw itself alone (members started with AllocationMaps config=%s)",
             ready.get(2).replaceAll(".*config=", ""))
@@ -141,6 +147,22 @@ class AllocationSplitBrainIT {
 
   private static long grantsAfter(FailureMember m, long at) {
     return FailureLog.grants(m).stream().filter(g -> g.at() > at).count();
+  }
+
+  private static long grantsAfter(FailureMember m, String pool, long at) {
+    return FailureLog.grants(m).stream().filter(g -> g.pool().equals(pool) && g.at() > at).count();
+  }
+
+  /** Per member and pool, how long after {@code at} its first grant came. */
+  private static Map<String, Long> firstGrants(List<FailureMember> ms, List<String> pools, long at) {
+    Map<String, Long> first = new TreeMap<>();
+    for (FailureMember m : ms) {
+      for (String pool : pools) {
+        FailureLog.grants(m).stream().filter(g -> g.pool().equals(pool) && g.at() > at).mapToLong(Grant::at).min()
+            .ifPresent(t -> first.put(m.name() + "/" + pool, t - at));
+      }
+    }
+    return first;
   }
 
   private static long refusalsAfter(FailureMember m, long at) {

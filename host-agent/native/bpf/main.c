@@ -201,6 +201,15 @@ static int load_failure(const char *what, int err) {
  * second try starts from the same state. Returns NULL with *err set when neither loads, and
  * *pinning set when the maps could not even be given their pin paths (not the kernel's doing).
  */
+/*
+ * VIPFARM_BPF_TEST_REFUSE=vf_sendmsg4: the kernel is made to refuse vf_sendmsg4 (tests of the
+ * fallback below, which kernels that refuse the in-place read take; this one does not).
+ */
+static int refuse_in_place(void) {
+  const char *refuse = getenv("VIPFARM_BPF_TEST_REFUSE");
+  return refuse != NULL && strcmp(refuse, "vf_sendmsg4") == 0;
+}
+
 static struct vipfarm *open_and_load(const char *pin_dir, int *err, int *pinning) {
   *err = 0;
   *pinning = 0;
@@ -213,6 +222,9 @@ static struct vipfarm *open_and_load(const char *pin_dir, int *err, int *pinning
       return NULL;
     }
     bpf_program__set_autoload(compat ? skel->progs.vf_sendmsg4 : skel->progs.vf_sendmsg4_compat, false);
+    if (!compat && refuse_in_place()) { /* a real refusal: its msg_src_ip4 write is not a connect4's */
+      bpf_program__set_expected_attach_type(skel->progs.vf_sendmsg4, BPF_CGROUP_INET4_CONNECT);
+    }
     for (size_t i = 0; pin_dir != NULL && i < sizeof MAP_NAMES / sizeof MAP_NAMES[0]; i++) {
       char path[PATH_MAX];
       struct bpf_map *map = bpf_object__find_map_by_name(skel->obj, MAP_NAMES[i]);

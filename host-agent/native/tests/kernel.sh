@@ -125,6 +125,17 @@ write_rules "$TMP/run/sessions/31.rules" "${rules31[@]}"
 write_rules "$TMP/run/sessions/32.rules" "${rules32[@]}"
 
 # ---- the command line ----------------------------------------------------------------------
+# sendmsg4 has two programs (bpf/README.md, "The in-place datagram path"): which one is attached
+sendmsg4_prog() { bpftool cgroup show "$PARENT" 2> /dev/null | awk '$2 ~ /udp4_sendmsg$/ || $2 == "sendmsg4" { print $NF }'; }
+# A kernel that refuses vf_sendmsg4 (older than 6.17): attach and probe load the compat program
+# instead. This kernel takes both; VIPFARM_BPF_TEST_REFUSE makes it refuse vf_sendmsg4 for real.
+VIPFARM_BPF_TEST_REFUSE=vf_sendmsg4 "$BPF" probe
+expect "probe on a kernel that refuses vf_sendmsg4: the compat program loads (exit 0)" "$?" 0
+VIPFARM_BPF_TEST_REFUSE=vf_sendmsg4 "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
+expect "attach on a kernel that refuses vf_sendmsg4 (exit 0)" "$?" 0
+expect "... attaches the compat sendmsg4 program" "$(sendmsg4_prog)" "vf_sendmsg4_com*"
+"$BPF" detach --pin "$PIN"
+expect "... and detaches" "$?:$(bpftool cgroup show "$PARENT" 2> /dev/null | wc -l)" "0:0"
 "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
 expect "attach" "$?" 0
 "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
@@ -133,8 +144,7 @@ err=$("$BPF" attach --pin "$PIN" --cgroup "$PLAIN" 2>&1)
 expect "attach to another cgroup with the same pin dir is refused" "$?:$err" "1:vipfarm-bpf: *attached to*"
 expect "status after attach" "$("$BPF" status --pin "$PIN")" \
   "{\"attached\":true,\"cgroup\":\"$PARENT\",\"cgroupId\":*,\"programs\":14,\"sessions\":0}"
-# sendmsg4 has two programs (bpf/README.md, "The in-place datagram path"): which one this kernel took
-sendmsg4=$(bpftool cgroup show "$PARENT" 2> /dev/null | awk '$2 ~ /udp4_sendmsg$/ || $2 == "sendmsg4" { print $NF }')
+sendmsg4=$(sendmsg4_prog)
 if [[ ${VIPFARM_BPF_COMPAT:-} == 1 ]]; then
   expect "VIPFARM_BPF_COMPAT=1 attaches the compat sendmsg4 program" "$sendmsg4" "vf_sendmsg4_com*"
 else

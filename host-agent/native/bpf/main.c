@@ -4,8 +4,8 @@
  * The programs and maps are pinned under DIR on bpffs, and so are the 14 bpf links that attach them
  * to the sessions' parent cgroup: a pinned link keeps its program attached after this process
  * exits, while the agent restarts, until `detach` unpins it. A second `attach` finds the links and
- * changes nothing. libbpf's own messages are kept back (VIPFARM_BPF_DEBUG=1 shows them): every
- * failure is one line on stderr.
+ * swaps in its own programs where they are other code (an upgrade), in one step per hook. libbpf's
+ * own messages are kept back (VIPFARM_BPF_DEBUG=1 shows them): every failure is one line on stderr.
  */
 #include "vipfarm-bpf.h"
 #include "vipfarm.skel.h"
@@ -263,6 +263,43 @@ static int cmd_probe(void) {
   return VFB_EXIT_OK;
 }
 
+/* The tag (a hash of its instructions, map references left out) of the program `prog_fd`. */
+static int prog_tag(int prog_fd, __u8 tag[BPF_TAG_SIZE]) {
+  struct bpf_prog_info info;
+  __u32 len = sizeof info;
+  memset(&info, 0, sizeof info);
+  if (bpf_obj_get_info_by_fd(prog_fd, &info, &len) != 0) return -1;
+  memcpy(tag, info.tag, BPF_TAG_SIZE);
+  return 0;
+}
+
+/*
+ * The pinned link `link_fd` runs `prog` from now on: unchanged when its program has the same code
+ * (the same build: `attach` again changes nothing), else switched in one step (BPF_F_REPLACE: only
+ * if it still runs the program looked at), so that an upgraded agent's programs take over without
+ * a moment in which the hook has none. The maps are the pinned ones (open_and_load reused them).
+ */
+static int take_over(int link_fd, struct bpf_program *prog, const char *hook) {
+  struct bpf_link_info link;
+  __u32 len = sizeof link;
+  memset(&link, 0, sizeof link);
+  if (bpf_obj_get_info_by_fd(link_fd, &link, &len) != 0) return vfb_fail("link %s: %s", hook, strerror(errno));
+  int old_fd = bpf_prog_get_fd_by_id(link.prog_id);
+  if (old_fd < 0) return vfb_fail("program of link %s: %s", hook, strerror(errno));
+  __u8 old_tag[BPF_TAG_SIZE], new_tag[BPF_TAG_SIZE];
+  int rc = VFB_EXIT_OK;
+  if (prog_tag(old_fd, old_tag) != 0 || prog_tag(bpf_program__fd(prog), new_tag) != 0) {
+    rc = vfb_fail("program info of %s: %s", hook, strerror(errno));
+  } else if (memcmp(old_tag, new_tag, BPF_TAG_SIZE) != 0) {
+    LIBBPF_OPTS(bpf_link_update_opts, opts, .flags = BPF_F_REPLACE, .old_prog_fd = old_fd);
+    if (bpf_link_update(link_fd, bpf_program__fd(prog), &opts) != 0) {
+      rc = vfb_fail("replace the program of %s: %s", hook, strerror(errno));
+    }
+  }
+  close(old_fd);
+  return rc;
+}
+
 static int cmd_attach(const char *pin_dir, const char *cgroup_dir) {
   char mnt[PATH_MAX], real[PATH_MAX], path[PATH_MAX];
   if (!cgroup2_mount(mnt, sizeof mnt)) return vfb_fail("no cgroup v2 mount");
@@ -276,11 +313,8 @@ static int cmd_attach(const char *pin_dir, const char *cgroup_dir) {
   if (mkdir(pin_dir, 0700) != 0 && errno != EEXIST) return vfb_fail("mkdir %s: %s", pin_dir, strerror(errno));
 
   struct vfb_config cfg;
-  if (read_config(pin_dir, &cfg) == 0 && cfg.cgroup_id != 0) {
-    if (cfg.cgroup_id != cgid) {
-      return vfb_fail("%s is attached to %s already, not to %s", pin_dir, cfg.cgroup_path, real);
-    }
-    if (count_links(pin_dir) == N_HOOKS) return VFB_EXIT_OK; /* idempotent */
+  if (read_config(pin_dir, &cfg) == 0 && cfg.cgroup_id != 0 && cfg.cgroup_id != cgid) {
+    return vfb_fail("%s is attached to %s already, not to %s", pin_dir, cfg.cgroup_path, real);
   }
 
   int err, pinning;
@@ -307,7 +341,8 @@ static int cmd_attach(const char *pin_dir, const char *cgroup_dir) {
   for (int i = 0; i < N_HOOKS && rc == VFB_EXIT_OK; i++) {
     pin_path(path, sizeof path, pin_dir, LINK_NAMES[i]);
     int fd = bpf_obj_get(path);
-    if (fd >= 0) { /* repairing a partial attach: this one is in place */
+    if (fd >= 0) { /* in place: an earlier build's program is swapped for this one's */
+      rc = take_over(fd, hook_program(skel, i), LINK_NAMES[i] + 5);
       close(fd);
       continue;
     }

@@ -138,8 +138,9 @@ expect "... attaches the compat sendmsg4 program" "$(sendmsg4_prog)" "vf_sendmsg
 expect "... and detaches" "$?:$(bpftool cgroup show "$PARENT" 2> /dev/null | wc -l)" "0:0"
 "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
 expect "attach" "$?" 0
+first=$(bpftool cgroup show "$PARENT" | sort)
 "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
-expect "attach again: nothing changes, exit 0" "$?" 0
+expect "attach again: nothing changes, exit 0" "$?:$(bpftool cgroup show "$PARENT" | sort)" "0:$first"
 err=$("$BPF" attach --pin "$PIN" --cgroup "$PLAIN" 2>&1)
 expect "attach to another cgroup with the same pin dir is refused" "$?:$err" "1:vipfarm-bpf: *attached to*"
 expect "status after attach" "$("$BPF" status --pin "$PIN")" \
@@ -183,6 +184,30 @@ expect "static C in 32 reaches 32's 127.0.0.1 server" \
   "$(run_in "$PARENT/s32" "$STATIC" connect tcp 4 127.0.0.1 "$P" | tail -1)" "reply c32"
 expect "static C in 32 reaches 32's dual-stack server on its VIP" \
   "$(run_in "$PARENT/s32" "$STATIC" connect tcp 4 127.100.32.1 "$P" | tail -1)" "reply c32any"
+
+# An upgraded agent's `attach` swaps its programs into the pinned links in place: no moment without
+# them, the maps and the sessions' entries kept, running servers untouched. The other sendmsg4
+# program of this build stands in for a new build's (different code); the other 13 are the same
+# code and must stay as they are.
+links() { # "LINK_ID PROG_ID" per pinned link, in link name order
+  local l
+  for l in "$PIN"/link-*; do bpftool link show pinned "$l" | awk 'NR == 1 { sub(":", "", $1); print $1, $4 }'; done
+}
+other=1
+[[ ${VIPFARM_BPF_COMPAT:-} == 1 ]] && other=0
+before=$(links)
+VIPFARM_BPF_COMPAT=$other "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
+expect "an attach with other programs takes over the pinned links (exit 0)" "$?" 0
+after=$(links)
+expect "... the sendmsg4 link runs the other program now" "$(sendmsg4_prog)" \
+  "$([[ $other == 1 ]] && echo "vf_sendmsg4_com*" || echo vf_sendmsg4)"
+expect "... the same 14 links, 13 of them with the same program" \
+  "$(join <(echo "$before") <(echo "$after") | awk '{ n++; same += $2 == $3 } END { print n, same }')" "14 13"
+expect "... the sessions' entries kept" "$("$BPF" list --pin "$PIN")" "*\"cgroupId\":$id31,*"
+expect "... and 31's client still reaches 31's 127.0.0.1 server" \
+  "$(run_in "$PARENT/s31" "$STATIC" connect tcp 4 127.0.0.1 "$P" | tail -1)" "reply c31"
+VIPFARM_BPF_COMPAT=${VIPFARM_BPF_COMPAT:-0} "$BPF" attach --pin "$PIN" --cgroup "$PARENT"
+expect "attach of the first programs takes the links back" "$?:$(sendmsg4_prog):$(links | wc -l)" "0:$sendmsg4:14"
 
 if [[ -x $GOPROG ]]; then
   G=$(port)

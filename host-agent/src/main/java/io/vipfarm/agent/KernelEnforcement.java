@@ -61,7 +61,8 @@ public final class KernelEnforcement {
   }
 
   /**
-   * Creates the parent cgroup and attaches the programs to it (a no-op when they already are). When the
+   * Creates the parent cgroup and attaches the programs to it (when they already are, this build's
+   * programs take over the pinned links in place: an upgrade keeps sessions enforced). When the
    * pinned state cannot be taken back (a vipfarm upgrade changed the maps' layout, or the pin dir was
    * attached to another parent), it is detached and attached afresh, once: the caller then sets every
    * live session's rules again, as it does on every start.

@@ -194,6 +194,15 @@ static int load_failure(const char *what, int err) {
 }
 
 /*
+ * VIPFARM_BPF_TEST_REFUSE=vf_sendmsg4: the kernel is made to refuse vf_sendmsg4 (tests of the
+ * fallback in open_and_load(), which kernels that refuse the in-place read take; this one does not).
+ */
+static int refuse_in_place(void) {
+  const char *refuse = getenv("VIPFARM_BPF_TEST_REFUSE");
+  return refuse != NULL && strcmp(refuse, "vf_sendmsg4") == 0;
+}
+
+/*
  * Opens and loads the object, its maps pinned under pin_dir (NULL: not pinned). vf_sendmsg4 reads
  * the socket's storage in place (kfuncs bpf_cast_to_kern_ctx and bpf_rdonly_cast, and reads of
  * untrusted kernel memory, which older kernels refuse); there vf_sendmsg4_compat, the same rules
@@ -201,15 +210,6 @@ static int load_failure(const char *what, int err) {
  * second try starts from the same state. Returns NULL with *err set when neither loads, and
  * *pinning set when the maps could not even be given their pin paths (not the kernel's doing).
  */
-/*
- * VIPFARM_BPF_TEST_REFUSE=vf_sendmsg4: the kernel is made to refuse vf_sendmsg4 (tests of the
- * fallback below, which kernels that refuse the in-place read take; this one does not).
- */
-static int refuse_in_place(void) {
-  const char *refuse = getenv("VIPFARM_BPF_TEST_REFUSE");
-  return refuse != NULL && strcmp(refuse, "vf_sendmsg4") == 0;
-}
-
 static struct vipfarm *open_and_load(const char *pin_dir, int *err, int *pinning) {
   *err = 0;
   *pinning = 0;

@@ -897,10 +897,14 @@ static __always_inline int after_bind(struct bpf_sock *sk, const __u32 *real) {
   struct vfb_sock *st = bpf_sk_storage_get(&socks, sk, 0, 0);
   if (st && (st->m.flags & VFB_S_LOCAL) && same6(st->m.local_real, real) && is_mapped(st->m.local_shown) &&
       st->m.local_shown[3] == LOCALHOST4) {
+    /* an LRU update always takes a new element (and may evict): not when nothing changes, as for a
+       server that binds the same port again */
+    struct vfb_bound *had = bpf_map_lookup_elem(&bound, &key);
+    if (had && same6(had->shown, st->m.local_shown)) return 1;
     struct vfb_bound b;
     __builtin_memcpy(b.shown, st->m.local_shown, 16);
     bpf_map_update_elem(&bound, &key, &b, BPF_ANY);
-  } else {
+  } else if (bpf_map_lookup_elem(&bound, &key)) { /* a delete takes the bucket's lock: only if there */
     bpf_map_delete_elem(&bound, &key);
   }
   return 1;

@@ -20,9 +20,10 @@
 # benchmark's datagrams: the floor) rather than figures of different runs. With BASE it also prints,
 # per program, the median over the rounds of this build's ns per run minus each other build's in the
 # same round, with the quartiles of those differences and `+-` (1.58 IQR / sqrt(rounds), the ~95 %
-# interval of the median, as in run.sh), and the same for the throughputs vf-bench printed (this build's
-# loop, loop-cpu, udp, udp-cpu over the other's in the same round). Sides run one after the other resolve ~+-15 ns on
-# vf_connect4 in 30-40 rounds here; TOGETHER=1 ~+-5 ns (docs/benchmarks.md, 2026-12-03).
+# interval of the median, as in run.sh), and the same for what vf-bench printed (this build's loop,
+# loop-cpu, udp, udp-cpu and ns per call over the other's in the same round). Sides run one after
+# the other resolve ~+-15 ns on vf_connect4 in 30-40 rounds here; TOGETHER=1 ~+-5 ns
+# (docs/benchmarks.md, 2026-12-03).
 #
 # Root only. Same rules and build dir as run.sh; everything it creates is removed at exit.
 set -eu
@@ -97,8 +98,9 @@ collect() { # SIDE ROUND: the side's counters since before-SIDE, appended to cos
   counters "$1" | awk -v r="$2" 'NR == FNR { c[$2] = $3; t[$2] = $4; next }
     $3 > c[$2] { printf "%s %s %s %d %.1f\n", r, $1, $2, $3 - c[$2], ($4 - t[$2]) / ($3 - c[$2]) }' \
     "$RUN/before-$1" - >> "$RUN/costs"
-  # "ROUND SIDE MEASURE PER_SECOND": the side's throughputs (loop, loop-cpu, udp, udp-cpu)
-  awk -v r="$2" -v side="$1" '$3 ~ /\/s$/ { print r, side, $1, $2 }' "$RUN/out-$1" >> "$RUN/tput"
+  # "ROUND SIDE MEASURE VALUE": the side's throughputs (loop, loop-cpu, udp, udp-cpu, per second) and
+  # calls (ns per call)
+  awk -v r="$2" -v side="$1" '$3 ~ /\/s$/ || $3 == "ns" { print r, side, $1, $2 }' "$RUN/out-$1" >> "$RUN/tput"
 }
 for ((r = 1; r <= ROUNDS; r++)); do
   if [[ -n $TOGETHER ]]; then
@@ -167,8 +169,9 @@ awk -v sides="${SIDES[*]}" '
       }
     }
   }' "$RUN/costs"
-# this build's throughputs over each other build's in the same round (with TOGETHER=1 the sides share
-# the CPU and its drifts, so the ratio resolves a few tenths of a percent)
+# this build's throughputs (and ns per call: above 1 is slower) over each other build's in the same
+# round (with TOGETHER=1 the sides share the CPU and its drifts, so the ratio resolves a few tenths
+# of a percent)
 ((${#SIDES[@]} > 1)) && awk -v sides="${SIDES[*]}" '
   function q(v, n, p,   x, i) { x = 1 + (n - 1) * p; i = int(x); return i >= n ? v[n] : v[i] + (x - i) * (v[i + 1] - v[i]) }
   function sort(v, n,   i, j, t) { for (i = 2; i <= n; i++) { t = v[i]; for (j = i - 1; j >= 1 && v[j] > t; j--) v[j + 1] = v[j]; v[j + 1] = t } }

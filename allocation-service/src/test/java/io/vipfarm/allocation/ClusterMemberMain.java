@@ -230,7 +230,16 @@ public final class ClusterMemberMain {
     Runtime.getRuntime().halt(3);
   }
 
-  private String owned(String prefix, int n) {
+  /**
+   * A name among {@code prefix-0 .. prefix-(n-1)} whose partition this member owns. Partitions move to a
+   * member that joined a moment after it is counted in the cluster: this waits (25 s at most, within the
+   * test's 30) until no migration is left, so that the answer is not "none" and does not change later.
+   */
+  private String owned(String prefix, int n) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(25);
+    while (!hazelcast.getPartitionService().isClusterSafe() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
     for (int i = 0; i < n; i++) {
       String name = prefix + "-" + i;
       Partition partition = hazelcast.getPartitionService().getPartition(name);
